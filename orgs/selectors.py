@@ -1,0 +1,303 @@
+"""Reads for orgs: tree, workplaces with coverage state, coverage figures and gaps.
+
+Every function takes the user and starts from `restrict()`. Figures are computed
+in the database with a fixed number of queries, whatever the number of rows.
+
+Definitions (DOMAIN.md, 两个覆盖):
+- organization coverage: an active org covers the workplace;
+- work coverage: organization coverage, or an active instructor/liaison assignment;
+- a workplace belongs to an org subtree when its responsible org is in the subtree or
+  an active org in the subtree covers it (Workplace.in_subtrees_q) — the same
+  predicate for scoping, the workplace list's subtree filter and the figures.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from django.db.models import (
+    Case,
+    Count,
+    Exists,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Substr
+from django.utils import timezone
+
+from members.models import PARTY_MEMBER_STAGES, RELATION_HERE, Member, Stage
+from orgs.models import (
+    BRANCH_KINDS,
+    Assignment,
+    FormationMode,
+    Organization,
+    OrgStatus,
+    Region,
+    Workplace,
+)
+from portal.rules import rule_values
+from portal.scoping import grant_paths, minimal_paths, path_q
+
+
+class CoverageState:
+    ORG = "org"  # 组织覆盖 (implies work coverage)
+    WORK_ONLY = "work_only"  # 仅工作覆盖 (instructor/liaison)
+    NONE = "none"  # 空白点
+
+    LABELS = {ORG: "组织覆盖", WORK_ONLY: "仅工作覆盖", NONE: "未覆盖（空白点）"}
+
+
+# ---------------------------------------------------------------- the tree
+def org_scope_roots(*, user) -> QuerySet[Organization]:
+    """The top nodes of the user's visible tree (where their grants sit)."""
+    if user.is_superuser:
+        return Organization.objects.filter(depth=1)
+    paths = grant_paths(user, "org.view")
+    return Organization.objects.filter(path__in=paths).select_related("region").order_by("path")
+
+
+def org_children(*, user, parent: Organization, include_dissolved: bool = False) -> QuerySet[Organization]:
+    qs = (
+        Organization.objects.restrict(user, "view")
+        .filter(path__startswith=parent.path, depth=parent.depth + 1)
+        .select_related("region")
+        .order_by("path")
+    )
+    if not include_dissolved:
+        qs = qs.filter(status=OrgStatus.ACTIVE)
+    return qs
+
+
+def org_ancestors(*, user, org: Organization) -> list[Organization]:
+    """Breadcrumb: the visible ancestors of `org`, root first (one query)."""
+    prefixes = [org.path[: i * org.steplen] for i in range(1, org.depth)]
+    return list(Organization.objects.restrict(user, "view").filter(path__in=prefixes).order_by("depth"))
+
+
+def org_events(*, org: Organization):
+    return org.events.select_related("actor").order_by("-happened_on", "-id")
+
+
+def org_member_counts(*, org: Organization) -> dict[str, int]:
+    """Members of the org itself and of its subtree (one query)."""
+    agg = Member.objects.filter(org__path__startswith=org.path).aggregate(
+        subtree_party=Count("pk", filter=Q(stage__in=PARTY_MEMBER_STAGES)),
+        subtree_full=Count("pk", filter=Q(stage=Stage.FULL)),
+        own_party=Count("pk", filter=Q(org_id=org.pk, stage__in=PARTY_MEMBER_STAGES, relation_kind__in=RELATION_HERE)),
+        own_full=Count("pk", filter=Q(org_id=org.pk, stage=Stage.FULL)),
+        own_pipeline=Count("pk", filter=Q(org_id=org.pk) & ~Q(stage__in=PARTY_MEMBER_STAGES)),
+    )
+    return agg
+
+
+# ---------------------------------------------------------------- workplaces
+def _active_assignment_q(today: dt.date) -> Q:
+    return Q(started_on__lte=today) & (Q(ended_on__isnull=True) | Q(ended_on__gte=today))
+
+
+def annotate_coverage(qs: QuerySet[Workplace], *, today: dt.date | None = None) -> QuerySet[Workplace]:
+    """Add org_covered, own_branch, assigned, coverage_state and full_members to each workplace."""
+    today = today or timezone.localdate()
+    through = Organization.workplaces.through.objects
+    covering = through.filter(workplace_id=OuterRef("pk"), organization__status=OrgStatus.ACTIVE)
+    own_branch = covering.filter(organization__kind__in=BRANCH_KINDS, organization__formation_mode=FormationMode.SINGLE)
+    assigned = Assignment.objects.filter(workplace_id=OuterRef("pk")).filter(_active_assignment_q(today))
+    full_members = (
+        Member.objects.filter(workplace_id=OuterRef("pk"), stage=Stage.FULL)
+        .order_by()
+        .values("workplace_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return qs.annotate(
+        org_covered=Exists(covering),
+        own_branch=Exists(own_branch),
+        assigned=Exists(assigned),
+        full_members=Coalesce(Subquery(full_members, output_field=IntegerField()), Value(0)),
+    ).annotate(
+        coverage_state=Case(
+            When(org_covered=True, then=Value(CoverageState.ORG)),
+            When(assigned=True, then=Value(CoverageState.WORK_ONLY)),
+            default=Value(CoverageState.NONE),
+        )
+    )
+
+
+def workplace_list(*, user, filters: dict | None = None) -> QuerySet[Workplace]:
+    """Workplaces the user may see, with coverage annotations, filtered by WorkplaceFilterSet."""
+    from orgs.filtersets import WorkplaceFilterSet
+
+    qs = annotate_coverage(Workplace.objects.restrict(user, "view")).select_related("region", "responsible_org")
+    if filters is not None:
+        fs = WorkplaceFilterSet(filters, queryset=qs, request_user=user)
+        qs = fs.qs if fs.is_valid() else qs.none()
+    return qs.order_by("name", "id")
+
+
+def workplace_covering_orgs(*, user, workplace: Workplace) -> QuerySet[Organization]:
+    return Organization.objects.restrict(user, "view").filter(workplaces=workplace).order_by("path")
+
+
+def workplace_assignments(*, workplace: Workplace) -> QuerySet[Assignment]:
+    return workplace.assignments.select_related("instructor").order_by("-started_on")
+
+
+# ---------------------------------------------------------------- figures
+@dataclass
+class CoverageFigures:
+    workplaces: int = 0
+    org_covered: int = 0
+    work_covered: int = 0
+    uncovered: int = 0
+    gig_workers: int = 0
+    gig_workers_org_covered: int = 0
+    gig_workers_work_covered: int = 0
+    needs_own_branch: int = 0
+    label: str = ""
+    key: str = ""
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def org_rate(self) -> float | None:
+        return round(100 * self.org_covered / self.workplaces, 1) if self.workplaces else None
+
+    @property
+    def work_rate(self) -> float | None:
+        return round(100 * self.work_covered / self.workplaces, 1) if self.workplaces else None
+
+
+def _figure_aggregates(prefix: str = "", extra_q: Q | None = None, min_full: int = 3) -> dict:
+    base = extra_q if extra_q is not None else Q()
+    org_q = Q(org_covered=True)
+    work_q = Q(org_covered=True) | Q(assigned=True)
+    return {
+        f"{prefix}workplaces": Count("pk", filter=base),
+        f"{prefix}org_covered": Count("pk", filter=base & org_q),
+        f"{prefix}work_covered": Count("pk", filter=base & work_q),
+        f"{prefix}gig_workers": Coalesce(Sum("gig_worker_count", filter=base), 0),
+        f"{prefix}gig_workers_org_covered": Coalesce(Sum("gig_worker_count", filter=base & org_q), 0),
+        f"{prefix}gig_workers_work_covered": Coalesce(Sum("gig_worker_count", filter=base & work_q), 0),
+        f"{prefix}needs_own_branch": Count("pk", filter=base & Q(full_members__gte=min_full, own_branch=False)),
+    }
+
+
+def _figures_from(row: dict, prefix: str = "", **kw) -> CoverageFigures:
+    names = ["workplaces", "org_covered", "work_covered", "gig_workers", "gig_workers_org_covered",
+             "gig_workers_work_covered", "needs_own_branch"]
+    values = {name: int(row.get(prefix + name) or 0) for name in names}
+    return CoverageFigures(uncovered=values["workplaces"] - values["work_covered"], **values, **kw)
+
+
+def _scoped_active_workplaces(user) -> QuerySet[Workplace]:
+    return annotate_coverage(Workplace.objects.restrict(user, "view").filter(is_active=True))
+
+
+def coverage_for_org(*, user, org: Organization) -> CoverageFigures:
+    """Figures for the workplaces of `org`'s subtree (within the user's scope): one query."""
+    min_full = int(rule_values("own_branch_min_full_members")["own_branch_min_full_members"])
+    qs = _scoped_active_workplaces(user).filter(Workplace.in_subtrees_q([org.path]))
+    row = qs.aggregate(**_figure_aggregates(min_full=min_full))
+    return _figures_from(row, label=org.name, key=str(org.pk))
+
+
+def coverage_by_child(*, user, org: Organization) -> list[CoverageFigures]:
+    """Figures per visible child of `org`, in two queries (children + one conditional aggregate)."""
+    children = list(org_children(user=user, parent=org))
+    if not children:
+        return []
+    min_full = int(rule_values("own_branch_min_full_members")["own_branch_min_full_members"])
+    aggregates: dict = {}
+    for i, child in enumerate(children):
+        aggregates.update(_figure_aggregates(prefix=f"c{i}_", extra_q=Workplace.in_subtrees_q([child.path]), min_full=min_full))
+    row = _scoped_active_workplaces(user).filter(Workplace.in_subtrees_q([org.path])).aggregate(**aggregates)
+    return [_figures_from(row, prefix=f"c{i}_", label=child.name, key=str(child.pk)) for i, child in enumerate(children)]
+
+
+def coverage_by_industry(*, user, org: Organization | None = None) -> list[CoverageFigures]:
+    from orgs.models import Industry
+
+    min_full = int(rule_values("own_branch_min_full_members")["own_branch_min_full_members"])
+    qs = _scoped_active_workplaces(user)
+    if org is not None:
+        qs = qs.filter(Workplace.in_subtrees_q([org.path]))
+    rows = qs.order_by().values("industry").annotate(**_figure_aggregates(min_full=min_full)).order_by("industry")
+    labels = dict(Industry.choices)
+    return [_figures_from(row, label=str(labels.get(row["industry"], row["industry"])), key=row["industry"]) for row in rows]
+
+
+def coverage_by_street(*, user, org: Organization | None = None) -> list[CoverageFigures]:
+    """Figures per street (depth-2 region); workplaces filed at district level form their own row."""
+    min_full = int(rule_values("own_branch_min_full_members")["own_branch_min_full_members"])
+    qs = _scoped_active_workplaces(user)
+    if org is not None:
+        qs = qs.filter(Workplace.in_subtrees_q([org.path]))
+    street_len = 2 * Region.steplen
+    rows = list(
+        qs.order_by()
+        .annotate(street_path=Substr("region__path", 1, street_len))
+        .values("street_path")
+        .annotate(**_figure_aggregates(min_full=min_full))
+        .order_by("street_path")
+    )
+    names = dict(Region.objects.filter(path__in=[r["street_path"] for r in rows]).values_list("path", "name"))
+    result = []
+    for row in rows:
+        label = names.get(row["street_path"]) if len(row["street_path"]) == street_len else None
+        result.append(_figures_from(row, label=label or "区直属", key=row["street_path"]))
+    return result
+
+
+# ---------------------------------------------------------------- gaps (空白点)
+def gap_uncovered_workplaces(*, user, org: Organization | None = None) -> QuerySet[Workplace]:
+    qs = _scoped_active_workplaces(user).filter(org_covered=False, assigned=False)
+    if org is not None:
+        qs = qs.filter(Workplace.in_subtrees_q([org.path]))
+    return qs.select_related("region", "responsible_org").order_by("-gig_worker_count", "name")
+
+
+def gap_needs_own_branch(*, user, org: Organization | None = None) -> QuerySet[Workplace]:
+    """Workplaces with ≥ N full members (rule row) but no own (单独组建) branch."""
+    min_full = int(rule_values("own_branch_min_full_members")["own_branch_min_full_members"])
+    qs = _scoped_active_workplaces(user).filter(full_members__gte=min_full, own_branch=False)
+    if org is not None:
+        qs = qs.filter(Workplace.in_subtrees_q([org.path]))
+    return qs.select_related("region", "responsible_org").order_by("-full_members", "name")
+
+
+def _branches_with_counts(user, org: Organization | None):
+    qs = Organization.objects.restrict(user, "view").filter(status=OrgStatus.ACTIVE, kind__in=BRANCH_KINDS)
+    if org is not None:
+        qs = qs.filter(path__startswith=org.path)
+    return qs.annotate(
+        member_count=Count("members", filter=Q(members__stage__in=PARTY_MEMBER_STAGES, members__relation_kind__in=RELATION_HERE)),
+        full_member_count=Count("members", filter=Q(members__stage=Stage.FULL, members__relation_kind__in=RELATION_HERE)),
+    ).select_related("region")
+
+
+def gap_oversized_branches(*, user, org: Organization | None = None) -> QuerySet[Organization]:
+    limit = int(rule_values("branch_max_members")["branch_max_members"])
+    return _branches_with_counts(user, org).filter(member_count__gt=limit).order_by("-member_count")
+
+
+def gap_missing_committees(*, user, org: Organization | None = None) -> QuerySet[Organization]:
+    threshold = int(rule_values("committee_min_full_members")["committee_min_full_members"])
+    return _branches_with_counts(user, org).filter(full_member_count__gte=threshold, has_committee=False).order_by("-full_member_count")
+
+
+def org_summary_counts(*, user, org: Organization) -> dict[str, int]:
+    """Sub-org counts by kind in the subtree (one query)."""
+    qs = Organization.objects.restrict(user, "view").filter(path__startswith=org.path, status=OrgStatus.ACTIVE)
+    return qs.aggregate(
+        branches=Count("pk", filter=Q(kind__in=BRANCH_KINDS)),
+        committees=Count("pk", filter=Q(kind__in=["industry_committee", "regional_committee"])),
+        general_branches=Count("pk", filter=Q(kind="general_branch")),
+        party_groups=Count("pk", filter=Q(kind="party_group")),
+    )
+

@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+
+
+class PortalConfig(AppConfig):
+    name = "portal"
+    verbose_name = "门户"
+
+    def ready(self) -> None:
+        from django.conf import settings
+
+        from portal.celery import ensure_filesystem_broker_dirs
+
+        settings.VAR_DIR.mkdir(parents=True, exist_ok=True)
+        ensure_filesystem_broker_dirs()

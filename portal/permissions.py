@@ -1,0 +1,44 @@
+"""The permission matrix: which role may do which action on which resource.
+
+A grant at an org node gives these actions on everything in the node's subtree.
+Resources are named by each scoped model's `scope_resource`.
+"""
+
+from portal.models import Role
+
+VIEW, ADD, CHANGE, DELETE = "view", "add", "change", "delete"
+STATS = "stats"  # aggregated figures only
+
+ROLE_ACTIONS: dict[str, frozenset[str]] = {
+    Role.DISTRICT: frozenset(
+        {
+            "org.view", "org.add", "org.change", "org.delete",
+            "workplace.view", "workplace.add", "workplace.change",
+            "assignment.view", "assignment.add", "assignment.change",
+            "member.view", "member.add", "member.change",
+            "stats.view",
+        }
+    ),
+    Role.SECRETARY: frozenset(
+        {
+            "org.view", "org.change",
+            "workplace.view", "workplace.change",
+            "assignment.view",
+            "member.view", "member.add", "member.change",
+            "stats.view",
+        }
+    ),
+    Role.INSTRUCTOR: frozenset(
+        {
+            "org.view",
+            "workplace.view",
+            "assignment.view",
+            "stats.view",
+        }
+    ),
+    Role.VIEWER: frozenset({"org.view", "workplace.view", "stats.view"}),
+}
+
+
+def role_allows(role: str, perm: str) -> bool:
+    return perm in ROLE_ACTIONS.get(role, frozenset())

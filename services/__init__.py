@@ -1,0 +1,1 @@
+"""Service requests and service points: built in step 4 (see ARCHITECTURE.md)."""
