@@ -63,6 +63,14 @@ def _require_scope(actor, model, action: str, obj, message: str) -> None:
         raise DomainError(message)
 
 
+def _require_org_perm(actor, perm: str, org: Organization | None) -> None:
+    """The actor holds `perm` at `org` or above it (e.g. may file a workplace under it)."""
+    from orgs.selectors import orgs_where
+
+    if org is None or not orgs_where(user=actor, perm=perm).filter(pk=org.pk).exists():
+        raise DomainError(_("所选主管党组织不在您的管理范围内。"), field="responsible_org")
+
+
 def _full_clean(obj, exclude: list[str] | None = None) -> None:
     try:
         obj.full_clean(exclude=exclude)
@@ -160,7 +168,7 @@ def org_create(
         document_number=document_number, has_committee=has_committee, committee_elected_on=committee_elected_on,
     )
     _full_clean(org, exclude=["path", "depth", "numchild", "workplaces"])
-    org = Organization.add_root(instance=org) if parent is None else parent.add_child(instance=org)
+    org = Organization.objects.add_root(instance=org) if parent is None else Organization.objects.add_child(parent, instance=org)
     if workplaces:
         org.workplaces.set(workplaces)
     _event(
@@ -317,8 +325,7 @@ def _workplace_values(data: dict[str, Any]) -> dict[str, Any]:
 @transaction.atomic
 def workplace_create(*, actor, **data: Any) -> Workplace:
     data = _workplace_values(data)
-    responsible = data.get("responsible_org")
-    _require_scope(actor, Organization, "add", responsible, _("所选主管党组织不在您的管理范围内。"))
+    _require_org_perm(actor, "workplace.add", data.get("responsible_org"))
     workplace = Workplace(**data)
     _full_clean(workplace)
     workplace.save()
@@ -331,7 +338,7 @@ def workplace_update(*, actor, workplace: Workplace, **changes: Any) -> Workplac
     _require_scope(actor, Workplace, "change", workplace, _("您无权修改该单位。"))
     workplace = Workplace.objects.select_for_update().get(pk=workplace.pk)
     if "responsible_org" in changes and changes["responsible_org"] != workplace.responsible_org:
-        _require_scope(actor, Organization, "change", changes["responsible_org"], _("所选主管党组织不在您的管理范围内。"))
+        _require_org_perm(actor, "workplace.change", changes["responsible_org"])
     for field, value in changes.items():
         setattr(workplace, field, value)
     _full_clean(workplace)

@@ -48,6 +48,11 @@ class WorkplaceFilterSet(django_filters.FilterSet):
             return queryset.filter(is_active=False)
         return queryset
 
+    def get_form_class(self):
+        from portal.forms import BootstrapFormMixin
+
+        return type("WorkplaceFilterForm", (BootstrapFormMixin, super().get_form_class()), {})
+
     def filter_q(self, queryset, name, value):
         value = value.strip()
         if not value:

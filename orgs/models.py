@@ -90,8 +90,17 @@ class OrganizationQuerySet(MP_NodeQuerySet, ScopedQuerySet):
         return self.filter(status=OrgStatus.ACTIVE)
 
 
-class OrganizationManager(MP_NodeManager.from_queryset(OrganizationQuerySet)):
-    pass
+class OrganizationManager(MP_NodeManager):
+    """treebeard's manager (tree API) returning our scoped queryset, ordered by path."""
+
+    def get_queryset(self):
+        return OrganizationQuerySet(self.model, using=self._db).order_by("path")
+
+    def restrict(self, user, action: str = "view"):
+        return self.get_queryset().restrict(user, action)
+
+    def active(self):
+        return self.get_queryset().active()
 
 
 class Organization(MP_Node):

@@ -17,9 +17,11 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from django.db.models import (
+    BooleanField,
     Case,
     Count,
     Exists,
+    ExpressionWrapper,
     IntegerField,
     OuterRef,
     Q,
@@ -61,6 +63,15 @@ def org_scope_roots(*, user) -> QuerySet[Organization]:
         return Organization.objects.filter(depth=1)
     paths = grant_paths(user, "org.view")
     return Organization.objects.filter(path__in=paths).select_related("region").order_by("path")
+
+
+def orgs_where(*, user, perm: str) -> QuerySet[Organization]:
+    """Active orgs at or under the nodes where the user holds a role allowing `perm` (e.g. "workplace.add")."""
+    qs = Organization.objects.active()
+    if user.is_superuser:
+        return qs
+    paths = grant_paths(user, perm)
+    return qs.filter(path_q("path", paths)) if paths else qs.none()
 
 
 def org_children(*, user, parent: Organization, include_dissolved: bool = False) -> QuerySet[Organization]:
@@ -173,7 +184,7 @@ class CoverageFigures:
         return round(100 * self.work_covered / self.workplaces, 1) if self.workplaces else None
 
 
-def _figure_aggregates(prefix: str = "", extra_q: Q | None = None, min_full: int = 3) -> dict:
+def _figure_aggregates(prefix: str = "n_", extra_q: Q | None = None, min_full: int = 3) -> dict:
     base = extra_q if extra_q is not None else Q()
     org_q = Q(org_covered=True)
     work_q = Q(org_covered=True) | Q(assigned=True)
@@ -188,7 +199,8 @@ def _figure_aggregates(prefix: str = "", extra_q: Q | None = None, min_full: int
     }
 
 
-def _figures_from(row: dict, prefix: str = "", **kw) -> CoverageFigures:
+def _figures_from(row: dict, prefix: str = "n_", **kw) -> CoverageFigures:
+    # Aggregate aliases carry a prefix: an alias equal to an annotation name would shadow it.
     names = ["workplaces", "org_covered", "work_covered", "gig_workers", "gig_workers_org_covered",
              "gig_workers_work_covered", "needs_own_branch"]
     values = {name: int(row.get(prefix + name) or 0) for name in names}
@@ -213,10 +225,16 @@ def coverage_by_child(*, user, org: Organization) -> list[CoverageFigures]:
     if not children:
         return []
     min_full = int(rule_values("own_branch_min_full_members")["own_branch_min_full_members"])
+    # Membership of each child's subtree is annotated first and aggregated second: an
+    # aggregate's filter cannot hold the correlated subqueries of in_subtrees_q itself.
+    flags = {f"in_c{i}": ExpressionWrapper(Workplace.in_subtrees_q([child.path]), output_field=BooleanField())
+             for i, child in enumerate(children)}
     aggregates: dict = {}
-    for i, child in enumerate(children):
-        aggregates.update(_figure_aggregates(prefix=f"c{i}_", extra_q=Workplace.in_subtrees_q([child.path]), min_full=min_full))
-    row = _scoped_active_workplaces(user).filter(Workplace.in_subtrees_q([org.path])).aggregate(**aggregates)
+    for i in range(len(children)):
+        aggregates.update(_figure_aggregates(prefix=f"c{i}_", extra_q=Q(**{f"in_c{i}": True}), min_full=min_full))
+    row = (
+        _scoped_active_workplaces(user).filter(Workplace.in_subtrees_q([org.path])).annotate(**flags).aggregate(**aggregates)
+    )
     return [_figures_from(row, prefix=f"c{i}_", label=child.name, key=str(child.pk)) for i, child in enumerate(children)]
 
 

@@ -157,8 +157,15 @@ USE_TZ = True
 # --- Static and media -------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "staticfiles"
-# Our own assets in static/; third-party assets installed by npm into node_modules/
-STATICFILES_DIRS = [BASE_DIR / "static", ("vendor", BASE_DIR / "node_modules")]
+# Our own assets in static/; third-party assets are installed by npm (package-lock.json)
+# into node_modules/ and served from their dist folders, never from a CDN.
+_npm = BASE_DIR / "node_modules"
+STATICFILES_DIRS = [
+    BASE_DIR / "static",
+    ("vendor/bootstrap", _npm / "bootstrap" / "dist"),
+    ("vendor/htmx", _npm / "htmx.org" / "dist"),
+    ("vendor/echarts", _npm / "echarts" / "dist"),
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

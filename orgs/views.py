@@ -1,0 +1,243 @@
+"""Org tree, org detail and forms, workplaces, gaps. Thin: selectors read, actions write."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from orgs import actions, selectors
+from orgs.filtersets import WorkplaceFilterSet
+from orgs.forms import OrgDissolveForm, OrgForm, OrgMoveForm, WorkplaceForm
+from orgs.models import Organization, Workplace
+from portal.exceptions import DomainError, apply_to_form
+from portal.scoping import get_scoped_or_404, has_perm
+from portal.xlsx import workbook_response
+
+PAGE_SIZE = 50
+
+
+def _can(user, perm: str, obj=None) -> bool:
+    """Whether to show a button: the user holds `perm` and (if given) `obj` is in its scope."""
+    if obj is None:
+        return has_perm(user, perm)
+    resource, action = perm.split(".")
+    return type(obj).objects.restrict(user, action).filter(pk=obj.pk).exists()
+
+
+# ---------------------------------------------------------------- tree
+@login_required
+def tree(request):
+    roots = list(selectors.org_scope_roots(user=request.user))
+    return render(request, "orgs/tree.html", {"nav_section": "tree", "roots": roots})
+
+
+@login_required
+def tree_children(request, pk: int):
+    """htmx partial: the visible children of one node (lazy expansion)."""
+    parent = get_scoped_or_404(Organization.objects, request.user, "view", pk=pk)
+    show_dissolved = request.GET.get("dissolved") == "1"
+    children = selectors.org_children(user=request.user, parent=parent, include_dissolved=show_dissolved)
+    return render(request, "orgs/_tree_nodes.html", {"nodes": children})
+
+
+# ---------------------------------------------------------------- org detail and forms
+@login_required
+def org_detail(request, pk: int):
+    org = get_scoped_or_404(Organization.objects.select_related("region"), request.user, "view", pk=pk)
+    user = request.user
+    context = {
+        "nav_section": "tree",
+        "org": org,
+        "ancestors": selectors.org_ancestors(user=user, org=org),
+        "children": list(selectors.org_children(user=user, parent=org, include_dissolved=True)),
+        "figures": selectors.coverage_for_org(user=user, org=org),
+        "by_child": selectors.coverage_by_child(user=user, org=org),
+        "members": selectors.org_member_counts(org=org),
+        "counts": selectors.org_summary_counts(user=user, org=org),
+        "covered_workplaces": selectors.annotate_coverage(org.workplaces.restrict(user, "view")).select_related("region").order_by("name"),
+        "events": selectors.org_events(org=org)[:50],
+        "can_change": org.is_active and _can(user, "org.change", org),
+        "can_add": org.is_active and bool(org.kind != "party_group") and _can(user, "org.add", org),
+        "can_delete": org.is_active and org.depth > 1 and _can(user, "org.delete", org),
+    }
+    return render(request, "orgs/org_detail.html", context)
+
+
+def _org_form_values(data: dict) -> dict:
+    return {k: v for k, v in data.items() if k not in {"workplaces", "reason", "kind"}}
+
+
+@login_required
+def org_create(request, parent_pk: int):
+    parent = get_scoped_or_404(Organization.objects, request.user, "add", pk=parent_pk)
+    form = OrgForm(request.POST or None, user=request.user, parent=parent,
+                   initial={"industry": parent.industry, "region": parent.region_id})
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            org = actions.org_create(
+                actor=request.user, parent=parent, kind=data["kind"], workplaces=list(data["workplaces"]),
+                reason=data["reason"], **_org_form_values(data),
+            )
+        except DomainError as exc:
+            apply_to_form(form, exc)
+        else:
+            messages.success(request, _("已设立“%(name)s”。") % {"name": org.name})
+            return redirect("orgs:org_detail", pk=org.pk)
+    return render(request, "orgs/org_form.html", {"nav_section": "tree", "form": form, "parent": parent,
+                                                  "title": _("设立下级组织")})
+
+
+@login_required
+def org_edit(request, pk: int):
+    org = get_scoped_or_404(Organization.objects, request.user, "change", pk=pk)
+    if not org.is_active:
+        raise Http404
+    initial = {f: getattr(org, f) for f in actions.ORG_EDITABLE_FIELDS}
+    initial["region"] = org.region_id
+    initial["workplaces"] = list(org.workplaces.values_list("pk", flat=True))
+    form = OrgForm(request.POST or None, user=request.user, editing=True, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.org_update(actor=request.user, org=org, workplaces=list(data["workplaces"]), reason=data["reason"],
+                               **_org_form_values(data))
+        except DomainError as exc:
+            apply_to_form(form, exc)
+        else:
+            messages.success(request, _("已保存。"))
+            return redirect("orgs:org_detail", pk=org.pk)
+    return render(request, "orgs/org_form.html", {"nav_section": "tree", "form": form, "org": org, "title": _("编辑党组织")})
+
+
+@login_required
+def org_move(request, pk: int):
+    org = get_scoped_or_404(Organization.objects, request.user, "change", pk=pk)
+    form = OrgMoveForm(request.POST or None, user=request.user, org=org)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.org_move(actor=request.user, org=org, **form.cleaned_data)
+        except DomainError as exc:
+            apply_to_form(form, exc)
+        else:
+            messages.success(request, _("已调整隶属关系。"))
+            return redirect("orgs:org_detail", pk=org.pk)
+    return render(request, "orgs/org_action_form.html", {"nav_section": "tree", "form": form, "org": org,
+                                                         "title": _("调整隶属关系"), "button": _("确认调整")})
+
+
+@login_required
+def org_dissolve(request, pk: int):
+    org = get_scoped_or_404(Organization.objects, request.user, "delete", pk=pk)
+    form = OrgDissolveForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.org_dissolve(actor=request.user, org=org, **form.cleaned_data)
+        except DomainError as exc:
+            apply_to_form(form, exc)
+        else:
+            messages.success(request, _("已撤销“%(name)s”。") % {"name": org.name})
+            return redirect("orgs:org_detail", pk=org.pk)
+    return render(request, "orgs/org_action_form.html", {"nav_section": "tree", "form": form, "org": org,
+                                                         "title": _("撤销党组织"), "button": _("确认撤销"), "danger": True})
+
+
+# ---------------------------------------------------------------- workplaces
+WORKPLACE_EXPORT_HEADERS = [
+    "单位名称", "单位类型", "行业", "所在区域", "地址", "主管党组织", "从业人员数", "已建工会", "正式党员数", "覆盖状态", "在营",
+]
+
+
+@login_required
+def workplace_list(request):
+    qs = selectors.workplace_list(user=request.user, filters=request.GET)
+    if request.GET.get("format") == "xlsx":
+        return _workplace_export(qs)
+    filterset = WorkplaceFilterSet(request.GET or None, queryset=Workplace.objects.none(), request_user=request.user)
+    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "orgs/workplace_list.html", {
+        "nav_section": "workplaces", "filter": filterset, "page": page, "query": query.urlencode(),
+        "state_labels": selectors.CoverageState.LABELS, "can_add": has_perm(request.user, "workplace.add"),
+    })
+
+
+def _workplace_export(qs):
+    labels = selectors.CoverageState.LABELS
+    rows = (
+        [w.name, w.get_kind_display(), w.get_industry_display(), w.region.name, w.address, w.responsible_org.name,
+         w.gig_worker_count, "是" if w.has_trade_union else "否", w.full_members, labels[w.coverage_state],
+         "是" if w.is_active else "否"]
+        for w in qs.iterator(chunk_size=2000)
+    )
+    return workbook_response(filename="覆盖单位", title="覆盖单位", headers=WORKPLACE_EXPORT_HEADERS, rows=rows)
+
+
+@login_required
+def workplace_detail(request, pk: int):
+    workplace = get_scoped_or_404(
+        selectors.annotate_coverage(Workplace.objects.select_related("region", "responsible_org")), request.user, "view", pk=pk
+    )
+    return render(request, "orgs/workplace_detail.html", {
+        "nav_section": "workplaces", "workplace": workplace,
+        "covering": selectors.workplace_covering_orgs(user=request.user, workplace=workplace),
+        "assignments": selectors.workplace_assignments(workplace=workplace),
+        "state_labels": selectors.CoverageState.LABELS,
+        "can_change": _can(request.user, "workplace.change", workplace),
+    })
+
+
+@login_required
+def workplace_create(request):
+    if not has_perm(request.user, "workplace.add"):
+        raise Http404
+    form = WorkplaceForm(request.POST or None, user=request.user, perm="workplace.add")
+    if request.method == "POST" and form.is_valid():
+        try:
+            workplace = actions.workplace_create(actor=request.user, **form.cleaned_data)
+        except DomainError as exc:
+            apply_to_form(form, exc)
+        else:
+            messages.success(request, _("已登记“%(name)s”。") % {"name": workplace.name})
+            return redirect("orgs:workplace_detail", pk=workplace.pk)
+    return render(request, "orgs/workplace_form.html", {"nav_section": "workplaces", "form": form, "title": _("登记覆盖单位")})
+
+
+@login_required
+def workplace_edit(request, pk: int):
+    workplace = get_scoped_or_404(Workplace.objects, request.user, "change", pk=pk)
+    initial = {f: getattr(workplace, f) for f in actions.WORKPLACE_FIELDS}
+    form = WorkplaceForm(request.POST or None, user=request.user, perm="workplace.change", initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.workplace_update(actor=request.user, workplace=workplace, **form.cleaned_data)
+        except DomainError as exc:
+            apply_to_form(form, exc)
+        else:
+            messages.success(request, _("已保存。"))
+            return redirect("orgs:workplace_detail", pk=workplace.pk)
+    return render(request, "orgs/workplace_form.html", {"nav_section": "workplaces", "form": form, "workplace": workplace,
+                                                        "title": _("编辑覆盖单位")})
+
+
+# ---------------------------------------------------------------- gaps
+@login_required
+def gaps(request):
+    user = request.user
+    org = None
+    if request.GET.get("org"):
+        org = get_scoped_or_404(Organization.objects, user, "view", pk=request.GET["org"])
+    limit = 100
+    return render(request, "orgs/gaps.html", {
+        "nav_section": "gaps", "org": org,
+        "uncovered": selectors.gap_uncovered_workplaces(user=user, org=org)[:limit],
+        "needs_branch": selectors.gap_needs_own_branch(user=user, org=org)[:limit],
+        "oversized": selectors.gap_oversized_branches(user=user, org=org)[:limit],
+        "missing_committees": selectors.gap_missing_committees(user=user, org=org)[:limit],
+        "limit": limit,
+    })
