@@ -3,7 +3,6 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import BootstrapFormMixin
 from orgs.models import (
     ALLOWED_CHILD_KINDS,
     FormationMode,
@@ -14,6 +13,7 @@ from orgs.models import (
     Workplace,
     WorkplaceKind,
 )
+from portal.forms import BootstrapFormMixin
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

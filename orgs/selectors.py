@@ -33,6 +33,7 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Substr
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from members.models import PARTY_MEMBER_STAGES, RELATION_HERE, Member, Stage
 from orgs.models import (
@@ -45,7 +46,7 @@ from orgs.models import (
     Workplace,
 )
 from portal.rules import rule_values
-from portal.scoping import grant_paths, minimal_paths, path_q
+from portal.scoping import grant_paths, path_q
 
 
 class CoverageState:
@@ -53,7 +54,7 @@ class CoverageState:
     WORK_ONLY = "work_only"  # 仅工作覆盖 (instructor/liaison)
     NONE = "none"  # 空白点
 
-    LABELS = {ORG: "组织覆盖", WORK_ONLY: "仅工作覆盖", NONE: "未覆盖（空白点）"}
+    LABELS = {ORG: _("组织覆盖"), WORK_ONLY: _("仅工作覆盖"), NONE: _("未覆盖（空白点）")}
 
 
 # ---------------------------------------------------------------- the tree
@@ -150,6 +151,18 @@ def workplace_list(*, user, filters: dict | None = None) -> QuerySet[Workplace]:
         fs = WorkplaceFilterSet(filters, queryset=qs, request_user=user)
         qs = fs.qs if fs.is_valid() else qs.none()
     return qs.order_by("name", "id")
+
+
+def workplace_filterset(*, user, data=None):
+    """An unevaluated FilterSet for rendering the filter form (its choices are scoped to the user)."""
+    from orgs.filtersets import WorkplaceFilterSet
+
+    return WorkplaceFilterSet(data, queryset=Workplace.objects.none(), request_user=user)
+
+
+def workplace_detail_queryset() -> QuerySet[Workplace]:
+    """Workplaces with coverage annotations and related rows, for get_scoped_or_404."""
+    return annotate_coverage(Workplace.objects.select_related("region", "responsible_org"))
 
 
 def workplace_covering_orgs(*, user, workplace: Workplace) -> QuerySet[Organization]:
@@ -268,7 +281,7 @@ def coverage_by_street(*, user, org: Organization | None = None) -> list[Coverag
     result = []
     for row in rows:
         label = names.get(row["street_path"]) if len(row["street_path"]) == street_len else None
-        result.append(_figures_from(row, label=label or "区直属", key=row["street_path"]))
+        result.append(_figures_from(row, label=label or str(_("区直属")), key=row["street_path"]))
     return result
 
 

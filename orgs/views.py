@@ -8,9 +8,9 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from orgs import actions, selectors
-from orgs.filtersets import WorkplaceFilterSet
 from orgs.forms import OrgDissolveForm, OrgForm, OrgMoveForm, WorkplaceForm
 from orgs.models import Organization, Workplace
 from portal.exceptions import DomainError, apply_to_form
@@ -148,7 +148,9 @@ def org_dissolve(request, pk: int):
 
 # ---------------------------------------------------------------- workplaces
 WORKPLACE_EXPORT_HEADERS = [
-    "单位名称", "单位类型", "行业", "所在区域", "地址", "主管党组织", "从业人员数", "已建工会", "正式党员数", "覆盖状态", "在营",
+    gettext_lazy("单位名称"), gettext_lazy("单位类型"), gettext_lazy("行业"), gettext_lazy("所在区域"), gettext_lazy("地址"),
+    gettext_lazy("主管党组织"), gettext_lazy("从业人员数"), gettext_lazy("已建工会"), gettext_lazy("正式党员数"),
+    gettext_lazy("覆盖状态"), gettext_lazy("在营"),
 ]
 
 
@@ -157,7 +159,7 @@ def workplace_list(request):
     qs = selectors.workplace_list(user=request.user, filters=request.GET)
     if request.GET.get("format") == "xlsx":
         return _workplace_export(qs)
-    filterset = WorkplaceFilterSet(request.GET or None, queryset=Workplace.objects.none(), request_user=request.user)
+    filterset = selectors.workplace_filterset(user=request.user, data=request.GET or None)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
@@ -169,20 +171,20 @@ def workplace_list(request):
 
 def _workplace_export(qs):
     labels = selectors.CoverageState.LABELS
+    yes, no = _("是"), _("否")
     rows = (
         [w.name, w.get_kind_display(), w.get_industry_display(), w.region.name, w.address, w.responsible_org.name,
-         w.gig_worker_count, "是" if w.has_trade_union else "否", w.full_members, labels[w.coverage_state],
-         "是" if w.is_active else "否"]
+         w.gig_worker_count, yes if w.has_trade_union else no, w.full_members, str(labels[w.coverage_state]),
+         yes if w.is_active else no]
         for w in qs.iterator(chunk_size=2000)
     )
-    return workbook_response(filename="覆盖单位", title="覆盖单位", headers=WORKPLACE_EXPORT_HEADERS, rows=rows)
+    title = _("覆盖单位")
+    return workbook_response(filename=title, title=title, headers=[str(h) for h in WORKPLACE_EXPORT_HEADERS], rows=rows)
 
 
 @login_required
 def workplace_detail(request, pk: int):
-    workplace = get_scoped_or_404(
-        selectors.annotate_coverage(Workplace.objects.select_related("region", "responsible_org")), request.user, "view", pk=pk
-    )
+    workplace = get_scoped_or_404(selectors.workplace_detail_queryset(), request.user, "view", pk=pk)
     return render(request, "orgs/workplace_detail.html", {
         "nav_section": "workplaces", "workplace": workplace,
         "covering": selectors.workplace_covering_orgs(user=request.user, workplace=workplace),

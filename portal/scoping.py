@@ -17,7 +17,7 @@ from django.http import Http404
 from portal.permissions import role_allows
 
 if TYPE_CHECKING:  # pragma: no cover
-    from portal.models import User
+    pass
 
 
 def _load_grants(user) -> list[tuple[str, str]]:

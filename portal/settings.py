@@ -10,7 +10,6 @@ import os
 from pathlib import Path
 
 import dj_database_url
-from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -32,7 +31,7 @@ SECRET_KEY = os.environ.get("SECRET_KEY", "")
 if not SECRET_KEY:
     if not DEBUG:
         raise RuntimeError("SECRET_KEY must be set when DJANGO_DEBUG=0")
-    SECRET_KEY = "embedded-development-only-secret-key-not-for-production-use"
+    SECRET_KEY = "embedded-development-only-secret-key-not-for-production-use"  # noqa: S105 - DEBUG only, refused above otherwise
 
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
@@ -242,7 +241,7 @@ LOGGING = {
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
 
-PORTAL_DEMO_PASSWORD = "demo-pass-2026"
+PORTAL_DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the documented demo password, used only by load_demo
 
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "portal.heartbeat", "schedule": 60.0, "kwargs": {"name": "worker"}},

@@ -6,12 +6,11 @@ from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from orgs import selectors as org_selectors
-from portal.models import WorkerHeartbeat
+from portal.selectors import worker_heartbeat_age_seconds
 
 
 class PortalLoginView(auth_views.LoginView):
@@ -59,6 +58,5 @@ def healthz(request):
         db_ok = True
     except Exception:  # noqa: BLE001 - any database failure means unhealthy
         db_ok = False
-    beat = WorkerHeartbeat.objects.filter(name="worker").values_list("seen_at", flat=True).first() if db_ok else None
-    age = int((timezone.now() - beat).total_seconds()) if beat else None
+    age = worker_heartbeat_age_seconds() if db_ok else None
     return JsonResponse({"database": db_ok, "worker_heartbeat_age_seconds": age}, status=200 if db_ok else 503)
