@@ -65,6 +65,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "portal.middleware.SessionLifetimeMiddleware",
     "portal.middleware.AdminSuperuserOnlyMiddleware",
 ]
 
@@ -124,7 +125,10 @@ LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
 # --- Sessions and cookies (ASVS 3.x) ---------------------------------------
-SESSION_COOKIE_AGE = 12 * 3600  # absolute 12 h
+# Idle timeout 30 min (the cookie is renewed on every request); absolute 12 h in SessionLifetimeMiddleware.
+SESSION_COOKIE_AGE = int(os.environ.get("SESSION_IDLE_SECONDS", str(30 * 60)))
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_ABSOLUTE_SECONDS = int(os.environ.get("SESSION_ABSOLUTE_SECONDS", str(12 * 3600)))
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_HTTPONLY = True

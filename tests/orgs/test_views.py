@@ -321,3 +321,14 @@ def test_healthz_reports_database(client, db):
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response.json()["database"] is True
+
+
+def test_session_ends_after_absolute_lifetime(client, district_tree, settings):
+    login(client, district_tree["root"], Role.DISTRICT)
+    assert client.get(reverse("home")).status_code == 200
+    session = client.session
+    session["portal_login_at"] = session["portal_login_at"] - settings.SESSION_ABSOLUTE_SECONDS - 1
+    session.save()
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and reverse("login") in response["Location"]
+    assert client.get(reverse("home")).status_code == 302
