@@ -300,8 +300,10 @@ def org_merge(
         child = _reload(child)
         _check_child_kind(target, child.kind)
         child.move(_reload(target), pos="last-child")
-    moved_members = Member.objects.filter(org=source).update(org=target)
     merged_workplaces = list(source.workplaces.all())
+    combined = {w.pk: w for w in [*target.workplaces.all(), *merged_workplaces]}
+    _check_workplaces(actor, target.kind, target.formation_mode, list(combined.values()))
+    moved_members = Member.objects.filter(org=source).update(org=target)
     target.workplaces.add(*merged_workplaces)
     source = _reload(source)
     source.workplaces.clear()

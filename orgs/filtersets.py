@@ -46,7 +46,9 @@ class WorkplaceFilterSet(django_filters.FilterSet):
     def filter_status(self, queryset, name, value):
         if value == "closed":
             return queryset.filter(is_active=False)
-        return queryset
+        if value == "active":
+            return queryset.filter(is_active=True)
+        return queryset  # "all"
 
     def get_form_class(self):
         from portal.forms import BootstrapFormMixin

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
@@ -215,8 +216,14 @@ class Workplace(models.Model):
     kind = models.CharField(_("单位类型"), max_length=30, choices=WorkplaceKind.choices)
     industry = models.CharField(_("行业"), max_length=30, choices=Industry.choices)
     address = models.CharField(_("地址"), max_length=200, blank=True)
-    latitude = models.DecimalField(_("纬度"), max_digits=9, decimal_places=6, null=True, blank=True)
-    longitude = models.DecimalField(_("经度"), max_digits=9, decimal_places=6, null=True, blank=True)
+    latitude = models.DecimalField(
+        _("纬度"), max_digits=9, decimal_places=6, null=True, blank=True,
+        validators=[MinValueValidator(-90, _("纬度应在 -90 到 90 之间。")), MaxValueValidator(90, _("纬度应在 -90 到 90 之间。"))],
+    )
+    longitude = models.DecimalField(
+        _("经度"), max_digits=9, decimal_places=6, null=True, blank=True,
+        validators=[MinValueValidator(-180, _("经度应在 -180 到 180 之间。")), MaxValueValidator(180, _("经度应在 -180 到 180 之间。"))],
+    )
     region = models.ForeignKey(Region, on_delete=models.PROTECT, related_name="workplaces", verbose_name=_("所在区域"))
     responsible_org = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="responsible_workplaces", verbose_name=_("属地/行业主管党组织"),
@@ -235,8 +242,14 @@ class Workplace(models.Model):
         ordering = ["name", "id"]
         indexes = [models.Index(fields=["industry", "kind"])]
         constraints = [
-            models.CheckConstraint(condition=Q(latitude__gte=-90, latitude__lte=90) | Q(latitude__isnull=True), name="workplace_latitude_range"),
-            models.CheckConstraint(condition=Q(longitude__gte=-180, longitude__lte=180) | Q(longitude__isnull=True), name="workplace_longitude_range"),
+            models.CheckConstraint(
+                condition=Q(latitude__gte=-90, latitude__lte=90) | Q(latitude__isnull=True), name="workplace_latitude_range",
+                violation_error_message=_("纬度应在 -90 到 90 之间。"),
+            ),
+            models.CheckConstraint(
+                condition=Q(longitude__gte=-180, longitude__lte=180) | Q(longitude__isnull=True), name="workplace_longitude_range",
+                violation_error_message=_("经度应在 -180 到 180 之间。"),
+            ),
         ]
 
     def __str__(self) -> str:
@@ -292,7 +305,9 @@ class Instructor(models.Model):
     @classmethod
     def scope_q(cls, *, user, paths, action):
         q = path_q("org__path", paths) if paths else None
-        own = Q(user_id=user.pk)
+        if action != "view":
+            return q
+        own = Q(user_id=user.pk)  # an instructor always sees their own record, and only sees it
         return own if q is None else q | own
 
 
@@ -341,8 +356,11 @@ class Assignment(models.Model):
 
     @classmethod
     def scope_q(cls, *, user, paths, action):
-        own = Q(instructor__user_id=user.pk)
-        if not paths:
-            return own
-        q = path_q("instructor__org__path", paths) | path_q("org__path", paths) | path_q("workplace__responsible_org__path", paths)
-        return q | own
+        q = (
+            path_q("instructor__org__path", paths) | path_q("org__path", paths) | path_q("workplace__responsible_org__path", paths)
+            if paths else None
+        )
+        if action != "view":
+            return q
+        own = Q(instructor__user_id=user.pk)  # an instructor sees (never edits) their own assignments
+        return own if q is None else q | own

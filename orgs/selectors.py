@@ -16,12 +16,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from django.db import connection
 from django.db.models import (
-    BooleanField,
     Case,
     Count,
     Exists,
-    ExpressionWrapper,
+    F,
     IntegerField,
     OuterRef,
     Q,
@@ -232,23 +232,64 @@ def coverage_for_org(*, user, org: Organization) -> CoverageFigures:
     return _figures_from(row, label=org.name, key=str(org.pk))
 
 
+_BY_CHILD_SQL = """
+SELECT keys.k,
+       COUNT(*),
+       SUM(CASE WHEN f.org_covered THEN 1 ELSE 0 END),
+       SUM(CASE WHEN f.org_covered OR f.assigned THEN 1 ELSE 0 END),
+       SUM(f.gig),
+       SUM(CASE WHEN f.org_covered THEN f.gig ELSE 0 END),
+       SUM(CASE WHEN f.org_covered OR f.assigned THEN f.gig ELSE 0 END),
+       SUM(CASE WHEN f.full_members >= %s AND NOT f.own_branch THEN 1 ELSE 0 END)
+FROM (
+    SELECT w.id AS wid, SUBSTR(o.path, 1, %s) AS k
+    FROM orgs_workplace w JOIN orgs_organization o ON o.id = w.responsible_org_id
+    WHERE o.path LIKE %s AND o.depth > %s
+    UNION
+    SELECT m.workplace_id AS wid, SUBSTR(o.path, 1, %s) AS k
+    FROM orgs_organization_workplaces m JOIN orgs_organization o ON o.id = m.organization_id
+    WHERE o.status = 'active' AND o.path LIKE %s AND o.depth > %s
+) keys
+JOIN ({flags}) f ON f.wid = keys.wid
+GROUP BY keys.k
+"""
+
+
 def coverage_by_child(*, user, org: Organization) -> list[CoverageFigures]:
-    """Figures per visible child of `org`, in two queries (children + one conditional aggregate)."""
+    """Figures per visible child of `org`, in two queries whatever the number of children or rows.
+
+    A workplace belongs to a child's subtree through its responsible org or a covering org
+    (Workplace.in_subtrees_q), so it may count under several children. The (workplace, child)
+    pairs are a UNION of those two joins, grouped once; the per-workplace coverage flags come from
+    the same scoped, annotated queryset as every other figure (compiled into the statement).
+    """
     children = list(org_children(user=user, parent=org))
     if not children:
         return []
     min_full = int(rule_values("own_branch_min_full_members")["own_branch_min_full_members"])
-    # Membership of each child's subtree is annotated first and aggregated second: an
-    # aggregate's filter cannot hold the correlated subqueries of in_subtrees_q itself.
-    flags = {f"in_c{i}": ExpressionWrapper(Workplace.in_subtrees_q([child.path]), output_field=BooleanField())
-             for i, child in enumerate(children)}
-    aggregates: dict = {}
-    for i in range(len(children)):
-        aggregates.update(_figure_aggregates(prefix=f"c{i}_", extra_q=Q(**{f"in_c{i}": True}), min_full=min_full))
-    row = (
-        _scoped_active_workplaces(user).filter(Workplace.in_subtrees_q([org.path])).annotate(**flags).aggregate(**aggregates)
+    flags_qs = _scoped_active_workplaces(user).filter(Workplace.in_subtrees_q([org.path])).values(
+        wid=F("pk"), gig=F("gig_worker_count"), org_covered_f=F("org_covered"), assigned_f=F("assigned"),
+        own_branch_f=F("own_branch"), full_members_f=F("full_members"),
     )
-    return [_figures_from(row, prefix=f"c{i}_", label=child.name, key=str(child.pk)) for i, child in enumerate(children)]
+    flags_sql, flags_params = flags_qs.query.sql_with_params()
+    # Compiled ORM SQL with its values as parameters: nothing from the user is spliced in.
+    flags = (
+        "SELECT wid, gig, org_covered_f AS org_covered, assigned_f AS assigned, own_branch_f AS own_branch, "  # noqa: S608
+        "full_members_f AS full_members FROM (" + flags_sql + ") flags_inner"
+    )
+    key_len = (org.depth + 1) * org.steplen
+    params = [min_full, key_len, org.path + "%", org.depth, key_len, org.path + "%", org.depth, *flags_params]
+    with connection.cursor() as cursor:
+        cursor.execute(_BY_CHILD_SQL.format(flags=flags), params)
+        rows = {row[0]: row[1:] for row in cursor.fetchall()}
+    names = ["workplaces", "org_covered", "work_covered", "gig_workers", "gig_workers_org_covered",
+             "gig_workers_work_covered", "needs_own_branch"]
+    result = []
+    for child in children:
+        values = dict(zip(names, (int(v or 0) for v in rows.get(child.path, (0,) * len(names))), strict=True))
+        result.append(CoverageFigures(uncovered=values["workplaces"] - values["work_covered"], label=child.name,
+                                      key=str(child.pk), **values))
+    return result
 
 
 def coverage_by_industry(*, user, org: Organization | None = None) -> list[CoverageFigures]:
