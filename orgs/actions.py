@@ -80,6 +80,8 @@ def _full_clean(obj, exclude: list[str] | None = None) -> None:
 
 
 def _check_child_kind(parent: Organization, kind: str) -> None:
+    if kind not in OrgKind.values:
+        raise DomainError(_("未知的组织类别。"), field="kind")
     allowed = ALLOWED_CHILD_KINDS.get(parent.kind, ())
     if kind not in allowed:
         raise DomainError(
@@ -90,8 +92,14 @@ def _check_child_kind(parent: Organization, kind: str) -> None:
 
 
 def _check_workplaces(actor, org_kind: str, formation_mode: str, workplaces: list[Workplace]) -> None:
-    for workplace in workplaces:
-        _require_scope(actor, Workplace, "view", workplace, _("所选覆盖单位不在您的管理范围内。"))
+    """The actor may see every workplace (system writes pass actor=None), and the count rules hold."""
+    if actor is not None:
+        for workplace in workplaces:
+            _require_scope(actor, Workplace, "view", workplace, _("所选覆盖单位不在您的管理范围内。"))
+    _check_workplace_counts(org_kind, formation_mode, workplaces)
+
+
+def _check_workplace_counts(org_kind: str, formation_mode: str, workplaces: list[Workplace]) -> None:
     if org_kind == OrgKind.JOINT_BRANCH or formation_mode == FormationMode.JOINT:
         limit = rule_int("joint_branch_max_units")
         if len(workplaces) > limit:
@@ -160,8 +168,7 @@ def org_create(
         _check_child_kind(parent, kind)
     if Organization.objects.filter(code=code).exists():
         raise DomainError(_("组织代码“%(code)s”已被使用。") % {"code": code}, field="code")
-    if actor is not None:
-        _check_workplaces(actor, kind, formation_mode, workplaces)
+    _check_workplaces(actor, kind, formation_mode, workplaces)
     org = Organization(
         kind=kind, name=name, code=code, formation_mode=formation_mode, industry=industry, region=region,
         secretary_name=secretary_name, established_on=established_on or timezone.localdate(),
@@ -200,6 +207,9 @@ def org_update(
             diff[field] = [_jsonable(old), _jsonable(value)]
             setattr(org, field, value)
     _full_clean(org, exclude=["path", "depth", "numchild", "workplaces"])
+    if "formation_mode" in diff:
+        # A new formation mode must still fit the workplaces the org will cover.
+        _check_workplace_counts(org.kind, org.formation_mode, list(workplaces) if workplaces is not None else list(org.workplaces.all()))
     org.save()
     if workplaces is not None:
         workplaces = list(workplaces)
