@@ -1,6 +1,7 @@
 """One FilterSet per model, shared by the UI and (later) the API."""
 
 import django_filters
+from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
@@ -19,7 +20,9 @@ class WorkplaceFilterSet(django_filters.FilterSet):
         method="filter_coverage",
     )
     org = django_filters.ModelChoiceFilter(label=_("党组织（含下级）"), queryset=Organization.objects.none(), method="filter_org")
-    has_trade_union = django_filters.BooleanFilter(label=_("已建工会"))
+    has_trade_union = django_filters.BooleanFilter(
+        label=_("已建工会"), widget=forms.Select(choices=[("", _("全部")), ("true", _("是")), ("false", _("否"))])
+    )
     status = django_filters.ChoiceFilter(
         label=_("经营状态"), choices=[("active", _("在营")), ("closed", _("已停业")), ("all", _("全部"))],
         method="filter_status", empty_label=_("在营（默认）"),

@@ -36,3 +36,7 @@ def apply_to_form(form, error: DomainError) -> None:
     """Show a domain error on a form: on its field when it names one, else as a non-field error."""
     field = error.field if error.field in form.fields else None
     form.add_error(field, str(error.message))
+    if field is not None:
+        widget = form.fields[field].widget
+        widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
+        widget.attrs["aria-invalid"] = "true"

@@ -40,3 +40,18 @@ class SessionLifetimeMiddleware:
                 logout(request)
                 return redirect(settings.LOGIN_URL)
         return self.get_response(request)
+
+
+class ChineseByDefaultMiddleware:
+    """Simplified Chinese unless the user chose English with the language switch (cookie).
+
+    LocaleMiddleware would otherwise follow the browser's Accept-Language; on government
+    intranets the portal's language is Chinese whatever the browser's setting.
+    """
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        return self.get_response(request)

@@ -6,4 +6,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("portal.web_urls")),
     path("orgs/", include("orgs.urls")),
+    path("api/v1/", include("orgs.api.urls")),
 ]
