@@ -247,11 +247,11 @@ def org_move(
         )
     if new_parent.status != OrgStatus.ACTIVE:
         raise DomainError(_("目标上级党组织已撤销。"), field="new_parent")
-    old_parent = org.get_parent()
+    old_parent = Organization.objects.get_parent(org)
     if old_parent and old_parent.pk == new_parent.pk:
         raise DomainError(_("该组织已隶属于“%(p)s”。") % {"p": new_parent.name}, field="new_parent")
     _check_child_kind(new_parent, org.kind)
-    org.move(new_parent, pos="last-child")
+    Organization.objects.move(org, new_parent, pos="last-child")
     org = _reload(org)
     _event(org, OrgEventKind.MOVED, actor=actor, happened_on=happened_on, document_number=document_number, reason=reason,
            details={"from": old_parent.name if old_parent else None, "to": new_parent.name})
@@ -309,7 +309,7 @@ def org_merge(
     for child in list(Organization.objects.filter(path__startswith=source.path, depth=source.depth + 1)):
         child = _reload(child)
         _check_child_kind(target, child.kind)
-        child.move(_reload(target), pos="last-child")
+        Organization.objects.move(child, _reload(target), pos="last-child")
     merged_workplaces = list(source.workplaces.all())
     combined = {w.pk: w for w in [*target.workplaces.all(), *merged_workplaces]}
     _check_workplaces(actor, target.kind, target.formation_mode, list(combined.values()))

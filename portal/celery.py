@@ -18,5 +18,5 @@ def ensure_filesystem_broker_dirs() -> None:
 
     if settings.CELERY_BROKER_URL.startswith("filesystem"):
         opts = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-        for key in ("data_folder_in", "data_folder_out", "processed_folder"):
+        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
             Path(opts[key]).mkdir(parents=True, exist_ok=True)

@@ -108,8 +108,10 @@ def test_org_create_refusal_names_parent_and_kinds_in_chinese(world):
 
 
 def test_org_create_unknown_kind_is_a_domain_error(world):
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as excinfo:
         create(world.district_user, world.express, "bogus", "X2")
+    assert (excinfo.value.field, str(excinfo.value.message)) == ("kind", "未知的组织类别。")
+    assert not Organization.objects.filter(code="X2").exists()
 
 
 def test_org_create_records_established_event_and_covers_workplaces(world):
@@ -191,8 +193,11 @@ def test_joint_branch_covers_at_most_the_rule_row_of_workplaces(world):
 def test_workplace_count_rules_hold_for_system_writes_too(world):
     set_rule("joint_branch_max_units", 2)
     three = WorkplaceFactory.create_batch(3, responsible_org=world.express, region=world.east)
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="不能超过2个"):
         make_joint_branch("系统导入联合支部", parent=world.express, workplaces=three)
+    with pytest.raises(DomainError, match="只能覆盖一个单位"):
+        make_branch("系统导入单独支部", parent=world.express, workplaces=three[:2])
+    assert not Organization.objects.filter(name__startswith="系统导入").exists()
 
 
 def test_org_create_refuses_workplaces_outside_the_actors_scope(world):
@@ -273,8 +278,14 @@ def test_org_update_coverage_obeys_single_formation(world):
 
 def test_org_update_formation_change_rechecks_covered_workplaces(world):
     # br_f is formed area-wise and covers wp_f and wp_h
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError) as excinfo:
         org_update(actor=world.district_user, org=world.br_f, formation_mode=FormationMode.SINGLE)
+    assert (excinfo.value.field, str(excinfo.value.message)) == ("workplaces", "单独组建的党支部只能覆盖一个单位。")
+    assert reload(world.br_f).formation_mode == FormationMode.AREA
+    # together with a coverage that fits, the change is fine
+    org = org_update(actor=world.district_user, org=world.br_f, formation_mode=FormationMode.SINGLE, workplaces=[world.wp_f])
+    assert (org.formation_mode, names(org.workplaces.all())) == (FormationMode.SINGLE, {"F美团东街站"})
+    assert events(org, OrgEventKind.UPDATED)[0].details == {"formation_mode": ["area", "single"]}
 
 
 def test_org_update_refuses_duplicate_code_and_unknown_fields(world):
@@ -494,8 +505,26 @@ def test_org_merge_respects_workplace_count_rules(world):
     six = WorkplaceFactory.create_batch(6, responsible_org=world.food, region=world.west)
     first = make_joint_branch("联合一", parent=world.food, workplaces=six[:3])
     second = make_joint_branch("联合二", parent=world.food, workplaces=six[3:])
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="联合党支部覆盖单位不能超过5个（当前选择了6个）"):
         org_merge(actor=world.district_user, source=first, target=second, reason="合并")
+    assert reload(first).status == OrgStatus.ACTIVE and first.workplaces.count() == 3
+    # a single-formation target takes over no second workplace
+    with pytest.raises(DomainError, match="只能覆盖一个单位"):
+        org_merge(actor=world.district_user, source=world.jb, target=world.br_a, reason="合并")
+
+
+def test_refused_merge_leaves_everything_in_place(world):
+    """Sub-orgs are moved before the coverage check: the refusal must roll all of it back."""
+    four = WorkplaceFactory.create_batch(4, responsible_org=world.express, region=world.east)
+    target = make_joint_branch("四单位联合支部", parent=world.express, workplaces=four)
+    group_path = reload(world.group).path
+    with pytest.raises(DomainError, match="不能超过5个"):
+        org_merge(actor=world.district_user, source=world.jb, target=target, reason="合并")
+    assert reload(world.group).path == group_path
+    assert reload(world.jb).status == OrgStatus.ACTIVE
+    assert Member.objects.filter(org=world.jb).count() == 7
+    assert events(world.jb, OrgEventKind.MERGED) == []
+    assert_tree_consistent()
 
 
 # ================================================================ tree under many writes
@@ -588,8 +617,10 @@ def test_workplace_coordinates_out_of_range_are_domain_errors(world, field, valu
 def test_workplace_latitude_error_is_clear_and_on_the_field(world):
     with pytest.raises(DomainError) as excinfo:
         workplace_create(actor=world.district_user, **_workplace_data(world, latitude=Decimal("91")))
-    assert excinfo.value.field == "latitude"
-    assert "纬度" in str(excinfo.value.message)
+    assert (excinfo.value.field, str(excinfo.value.message)) == ("latitude", "纬度应在 -90 到 90 之间。")
+    with pytest.raises(DomainError) as excinfo:
+        workplace_create(actor=world.district_user, **_workplace_data(world, longitude=Decimal("-181")))
+    assert (excinfo.value.field, str(excinfo.value.message)) == ("longitude", "经度应在 -180 到 180 之间。")
 
 
 def test_workplace_create_rejects_unknown_fields_and_missing_name(world):
@@ -686,11 +717,13 @@ def test_assignment_scope_checks(world):
 
 
 def test_instructor_cannot_assign_themselves(world):
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="您无权为该指导员安排联系对象"):
         assignment_create(actor=world.instructor, instructor=world.xiao_wang, role="instructor", workplace=world.wp_e,
                           started_on=world.today)
-    with pytest.raises(DomainError):
+    with pytest.raises(DomainError, match="您无权修改该选派记录"):
         assignment_end(actor=world.instructor, assignment=world.asg_g, ended_on=world.today)
+    assert reload(world.asg_g).ended_on is None
+    assert Assignment.objects.count() == 3
 
 
 def test_ended_assignment_stops_work_coverage(world):

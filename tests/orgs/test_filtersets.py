@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from orgs.filtersets import WorkplaceFilterSet
 from orgs.models import Workplace
 from orgs.selectors import annotate_coverage, workplace_list

@@ -1,0 +1,216 @@
+"""Factories and builders for tests.
+
+Plain factory-boy factories for flat models; helper functions for tree nodes, because
+treebeard computes paths itself (nodes are created only through its manager API) and
+organizations are created only through `orgs.actions.org_create` (actor=None: the system).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import itertools
+
+import factory
+from django.contrib.auth.hashers import make_password
+from django.utils import timezone
+from factory.django import DjangoModelFactory
+
+from members.models import Member, Occupation, RelationKind, Stage
+from orgs.actions import org_create
+from orgs.models import (
+    Assignment,
+    AssignmentRole,
+    FormationMode,
+    Industry,
+    Instructor,
+    Organization,
+    OrgKind,
+    Region,
+    RegionKind,
+    Workplace,
+    WorkplaceKind,
+)
+from portal.models import Role, RoleGrant, Rule, User
+
+_counter = itertools.count(1)
+
+
+def _next() -> int:
+    return next(_counter)
+
+
+# ---------------------------------------------------------------- users and grants
+PASSWORD = "correct-horse-battery"
+
+
+@functools.cache
+def _password_hash() -> str:
+    """Hash once per session with the configured hasher: PBKDF2 at Django's default cost takes most of a second."""
+    return make_password(PASSWORD)
+
+
+class UserFactory(DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    display_name = factory.Sequence(lambda n: f"测试用户{n}")
+    password = factory.LazyFunction(_password_hash)
+    is_active = True
+
+
+def grant(user: User, org: Organization, role: str = Role.DISTRICT) -> RoleGrant:
+    """Give `user` a role at `org` and drop the per-request grant cache scoping keeps on the user."""
+    row = RoleGrant.objects.create(user=user, org=org, role=role)
+    user.__dict__.pop("_portal_grants", None)
+    return row
+
+
+def fresh(user: User) -> User:
+    """The same account, reloaded: scoping caches grants on the user object like a request would."""
+    return User.objects.get(pk=user.pk)
+
+
+def names(objects) -> set[str]:
+    return {obj.name for obj in objects}
+
+
+def set_rule(key: str, value) -> Rule:
+    rule = Rule.objects.get(key=key)
+    rule.value = value
+    rule.save()
+    return rule
+
+
+# ---------------------------------------------------------------- regions (treebeard)
+_REGION_KIND_BY_DEPTH = {1: RegionKind.DISTRICT, 2: RegionKind.STREET, 3: RegionKind.COMMUNITY}
+
+
+def make_region(name: str | None = None, *, parent: Region | None = None, kind: str | None = None, code: str | None = None) -> Region:
+    n = _next()
+    depth = 1 if parent is None else parent.depth + 1
+    region = Region(
+        name=name or f"区域{n}",
+        code=code or f"R{n:06d}",
+        kind=kind or _REGION_KIND_BY_DEPTH.get(depth, RegionKind.COMMUNITY),
+    )
+    if parent is None:
+        return Region.objects.add_root(instance=region)
+    return Region.objects.add_child(parent, instance=region)
+
+
+def default_region() -> Region:
+    return Region.objects.get_first_root_node() or make_region("测试区")
+
+
+# ---------------------------------------------------------------- organizations (through the action)
+_DEFAULT_FORMATION = {
+    OrgKind.BRANCH: FormationMode.SINGLE,
+    OrgKind.JOINT_BRANCH: FormationMode.JOINT,
+}
+
+
+def make_org(
+    name: str | None = None,
+    *,
+    parent: Organization | None = None,
+    kind: str | None = None,
+    code: str | None = None,
+    formation_mode: str | None = None,
+    workplaces: list[Workplace] | None = None,
+    actor=None,
+    **kwargs,
+) -> Organization:
+    """An org created the way the system does it (orgs.actions.org_create)."""
+    n = _next()
+    if kind is None:
+        kind = OrgKind.DISTRICT_COMMITTEE if parent is None else OrgKind.BRANCH
+    if formation_mode is None:
+        formation_mode = _DEFAULT_FORMATION.get(kind, "")
+    return org_create(
+        actor=actor,
+        parent=parent,
+        kind=kind,
+        name=name or f"党组织{n}",
+        code=code or f"ORG{n:05d}",
+        formation_mode=formation_mode,
+        workplaces=workplaces,
+        **kwargs,
+    )
+
+
+def make_root(name: str = "区委两新工委", **kwargs) -> Organization:
+    return make_org(name, parent=None, kind=OrgKind.DISTRICT_COMMITTEE, **kwargs)
+
+
+def default_root() -> Organization:
+    return Organization.objects.get_first_root_node() or make_root()
+
+
+def make_committee(name: str | None = None, *, parent: Organization, kind: str = OrgKind.INDUSTRY_COMMITTEE, **kwargs) -> Organization:
+    return make_org(name, parent=parent, kind=kind, **kwargs)
+
+
+def make_branch(name: str | None = None, *, parent: Organization, workplaces=None, **kwargs) -> Organization:
+    return make_org(name, parent=parent, kind=OrgKind.BRANCH, workplaces=workplaces, **kwargs)
+
+
+def make_joint_branch(name: str | None = None, *, parent: Organization, workplaces=None, **kwargs) -> Organization:
+    return make_org(name, parent=parent, kind=OrgKind.JOINT_BRANCH, workplaces=workplaces, **kwargs)
+
+
+def reload(obj):
+    """A fresh copy from the database (tree fields change under other nodes' feet)."""
+    return type(obj).objects.get(pk=obj.pk)
+
+
+# ---------------------------------------------------------------- flat models
+class WorkplaceFactory(DjangoModelFactory):
+    class Meta:
+        model = Workplace
+
+    name = factory.Sequence(lambda n: f"单位{n:04d}")
+    kind = WorkplaceKind.STATION
+    industry = Industry.EXPRESS
+    address = factory.Sequence(lambda n: f"测试路{n}号")
+    region = factory.LazyFunction(default_region)
+    responsible_org = factory.LazyFunction(default_root)
+    gig_worker_count = 10
+    has_trade_union = False
+    is_active = True
+
+
+class InstructorFactory(DjangoModelFactory):
+    class Meta:
+        model = Instructor
+
+    name = factory.Sequence(lambda n: f"指导员{n}")
+    user = None
+    org = factory.LazyFunction(default_root)
+    title = "党建指导员"
+
+
+class AssignmentFactory(DjangoModelFactory):
+    class Meta:
+        model = Assignment
+
+    instructor = factory.SubFactory(InstructorFactory)
+    role = AssignmentRole.INSTRUCTOR
+    workplace = factory.SubFactory(WorkplaceFactory)
+    org = None
+    started_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=30))
+    ended_on = None
+
+
+class MemberFactory(DjangoModelFactory):
+    class Meta:
+        model = Member
+
+    name = factory.Sequence(lambda n: f"党员{n}")
+    org = factory.LazyFunction(default_root)
+    workplace = None
+    stage = Stage.FULL
+    relation_kind = RelationKind.HELD
+    occupation = Occupation.COURIER
