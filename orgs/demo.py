@@ -680,7 +680,9 @@ class _Builder:
             occupation = OCCUPATION_BY_INDUSTRY.get(workplace.industry) or self.rng.choice(MIXED_OCCUPATIONS)
             if self.rng.random() < 0.12:  # station managers, dispatchers, office staff
                 occupation = Occupation.OTHER
-            members.append(Member(name=self.person_name(), workplace=workplace, stage=stage, relation_kind=relation, occupation=occupation))
+            lost_since = dt.date(2026, 1, 15) - dt.timedelta(days=self.rng.randint(0, 300)) if relation == RelationKind.LOST_CONTACT else None
+            members.append(Member(name=self.person_name(), workplace=workplace, stage=stage, relation_kind=relation,
+                                  occupation=occupation, lost_contact_since=lost_since))
         return members
 
     def build_branches(self) -> list[Member]:

@@ -2,6 +2,8 @@
 
 A grant at an org node gives these actions on everything in the node's subtree.
 Resources are named by each scoped model's `scope_resource`.
+Revealing a member's full ID number or phone is a separate Django permission
+(members.reveal_personal_data) on top of `member.view` scope, and every reveal is logged.
 """
 
 from portal.models import Role
@@ -16,6 +18,10 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "workplace.view", "workplace.add", "workplace.change",
             "assignment.view", "assignment.add", "assignment.change",
             "member.view", "member.add", "member.change",
+            "transfer.view", "transfer.add", "transfer.change",
+            "member_import.view", "member_import.add",
+            "roster.view", "roster.add",
+            "reveal_log.view",
             "stats.view",
         }
     ),
@@ -25,6 +31,9 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "workplace.view", "workplace.change",
             "assignment.view",
             "member.view", "member.add", "member.change",
+            "transfer.view", "transfer.add", "transfer.change",
+            "member_import.view", "member_import.add",
+            "roster.view", "roster.add",
             "stats.view",
         }
     ),

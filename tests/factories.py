@@ -214,3 +214,6 @@ class MemberFactory(DjangoModelFactory):
     stage = Stage.FULL
     relation_kind = RelationKind.HELD
     occupation = Occupation.COURIER
+    lost_contact_since = factory.LazyAttribute(
+        lambda m: timezone.localdate() - dt.timedelta(days=200) if m.relation_kind == RelationKind.LOST_CONTACT else None
+    )

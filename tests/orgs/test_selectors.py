@@ -240,8 +240,10 @@ def test_own_branch_settles_the_gap_until_dissolved(world):
 
 
 def _members(org, n, **kw):
+    relation = kw.get("relation_kind", RelationKind.HELD)
+    lost_since = dt.date(2026, 1, 1) if relation == RelationKind.LOST_CONTACT else None
     Member.objects.bulk_create([Member(name=f"{org.name}{i}", org=org, stage=kw.get("stage", Stage.FULL),
-                                       relation_kind=kw.get("relation_kind", RelationKind.HELD)) for i in range(n)])
+                                       relation_kind=relation, lost_contact_since=lost_since) for i in range(n)])
 
 
 def test_gap_oversized_branches(world):

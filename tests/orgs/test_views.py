@@ -11,7 +11,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from members.models import Stage
-from orgs.models import OrgEvent, OrgKind, OrgStatus, Workplace, WorkplaceKind
+from orgs.models import Organization, OrgEvent, OrgKind, OrgStatus, Workplace, WorkplaceKind
 from portal.models import Role
 from tests.factories import (
     AssignmentFactory,
@@ -233,7 +233,7 @@ def test_move_and_dissolve_through_forms(client, district_tree):
         "new_parent": t["food"].pk, "happened_on": "2026-11-20", "document_number": "示〔2026〕1号", "reason": "属地调整",
     })
     assert response.status_code == 302
-    assert reload(t["b"]).get_parent().pk == t["food"].pk
+    assert Organization.objects.get_parent(reload(t["b"])).pk == t["food"].pk
     response = client.post(reverse("orgs:org_dissolve", args=[t["b"].pk]), {"happened_on": "2026-11-21", "reason": ""})
     assert response.status_code == 200 and reload(t["b"]).status == OrgStatus.ACTIVE
     response = client.post(reverse("orgs:org_dissolve", args=[t["b"].pk]), {"happened_on": "2026-11-21", "reason": "单位注销"})
