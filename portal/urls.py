@@ -6,5 +6,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("portal.web_urls")),
     path("orgs/", include("orgs.urls")),
+    path("members/", include("members.urls")),
     path("api/v1/", include("orgs.api.urls")),
 ]
