@@ -5,8 +5,10 @@ from django.utils.translation import gettext_lazy as _
 
 from orgs.models import (
     ALLOWED_CHILD_KINDS,
+    AssignmentRole,
     FormationMode,
     Industry,
+    Instructor,
     Organization,
     OrgKind,
     Region,
@@ -116,3 +118,24 @@ class WorkplaceForm(BootstrapFormMixin, forms.Form):
         if (data.get("latitude") is None) != (data.get("longitude") is None):
             raise forms.ValidationError(_("经纬度须同时填写或同时留空。"))
         return data
+
+
+class AssignmentForm(BootstrapFormMixin, forms.Form):
+    instructor = forms.ModelChoiceField(label=_("指导员/联络员"), queryset=Instructor.objects.none())
+    role = forms.ChoiceField(label=_("身份"), choices=AssignmentRole.choices)
+    started_on = forms.DateField(label=_("开始日期"), widget=DATE_WIDGET)
+    ended_on = forms.DateField(label=_("结束日期"), widget=DATE_WIDGET, required=False)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["instructor"].queryset = Instructor.objects.restrict(user, "add").order_by("name")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("ended_on") and data.get("started_on") and data["ended_on"] < data["started_on"]:
+            self.add_error("ended_on", _("结束日期不能早于开始日期。"))
+        return data
+
+
+class AssignmentEndForm(BootstrapFormMixin, forms.Form):
+    ended_on = forms.DateField(label=_("结束日期"), widget=DATE_WIDGET)

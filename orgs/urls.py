@@ -15,5 +15,7 @@ urlpatterns = [
     path("workplaces/new/", views.workplace_create, name="workplace_create"),
     path("workplaces/<int:pk>/", views.workplace_detail, name="workplace_detail"),
     path("workplaces/<int:pk>/edit/", views.workplace_edit, name="workplace_edit"),
+    path("workplaces/<int:pk>/assign/", views.assignment_create, name="assignment_create"),
+    path("assignments/<int:pk>/end/", views.assignment_end, name="assignment_end"),
     path("gaps/", views.gaps, name="gaps"),
 ]

@@ -7,12 +7,15 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_POST
 
 from orgs import actions, selectors
-from orgs.forms import OrgDissolveForm, OrgForm, OrgMoveForm, WorkplaceForm
-from orgs.models import Organization, Workplace
+from orgs.forms import AssignmentEndForm, AssignmentForm, OrgDissolveForm, OrgForm, OrgMoveForm, WorkplaceForm
+from orgs.models import Assignment, Organization, Workplace
 from portal.exceptions import DomainError, apply_to_form
 from portal.scoping import get_scoped_or_404, has_perm
 from portal.xlsx import workbook_response
@@ -191,7 +194,49 @@ def workplace_detail(request, pk: int):
         "assignments": selectors.workplace_assignments(workplace=workplace),
         "state_labels": selectors.CoverageState.LABELS,
         "can_change": _can(request.user, "workplace.change", workplace),
+        "can_assign": has_perm(request.user, "assignment.add"),
+        "assignment_form": AssignmentForm(user=request.user, initial={"started_on": timezone.localdate()}),
+        "end_form": AssignmentEndForm(initial={"ended_on": timezone.localdate()}),
     })
+
+
+@login_required
+def assignment_create(request, pk: int):
+    """Assign an instructor or liaison to a workplace (work coverage, 工作覆盖)."""
+    workplace = get_scoped_or_404(Workplace.objects, request.user, "view", pk=pk)
+    if not has_perm(request.user, "assignment.add"):
+        raise Http404
+    form = AssignmentForm(request.POST or None, user=request.user)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.assignment_create(actor=request.user, workplace=workplace, **form.cleaned_data)
+        except DomainError as exc:
+            apply_to_form(form, exc)
+        else:
+            messages.success(request, _("已选派。"))
+            return redirect("orgs:workplace_detail", pk=workplace.pk)
+    return render(request, "orgs/org_action_form.html", {
+        "nav_section": "workplaces", "form": form, "org": workplace, "title": _("选派党建指导员/联络员"), "button": _("确认选派"),
+        "cancel_url": reverse("orgs:workplace_detail", args=[workplace.pk]),
+    })
+
+
+@login_required
+@require_POST
+def assignment_end(request, pk: int):
+    assignment = get_scoped_or_404(Assignment.objects, request.user, "change", pk=pk)
+    form = AssignmentEndForm(request.POST)
+    if form.is_valid():
+        try:
+            actions.assignment_end(actor=request.user, assignment=assignment, ended_on=form.cleaned_data["ended_on"])
+        except DomainError as exc:
+            messages.error(request, exc.message)
+        else:
+            messages.success(request, _("选派已结束。"))
+    else:
+        messages.error(request, _("请填写有效的结束日期。"))
+    target = assignment.workplace_id
+    return redirect("orgs:workplace_detail", pk=target) if target else redirect("orgs:org_detail", pk=assignment.org_id)
 
 
 @login_required

@@ -332,3 +332,34 @@ def test_session_ends_after_absolute_lifetime(client, district_tree, settings):
     response = client.get(reverse("home"))
     assert response.status_code == 302 and reverse("login") in response["Location"]
     assert client.get(reverse("home")).status_code == 302
+
+
+def test_assign_and_end_instructor_gives_and_removes_work_coverage(client, district_tree):
+    t = district_tree
+    login(client, t["root"], Role.DISTRICT)
+    instructor = InstructorFactory(org=t["food"], name="王指导")
+    page = client.get(reverse("orgs:workplace_detail", args=[t["we"].pk]))
+    assert "选派指导员/联络员" in page.content.decode()
+    response = client.post(reverse("orgs:assignment_create", args=[t["we"].pk]), {
+        "instructor": instructor.pk, "role": "instructor", "started_on": "2026-01-01", "ended_on": "2025-12-01",
+    })
+    assert response.status_code == 200 and "不能早于" in response.content.decode()
+    response = client.post(reverse("orgs:assignment_create", args=[t["we"].pk]), {
+        "instructor": instructor.pk, "role": "liaison", "started_on": "2026-01-01",
+    })
+    assert response.status_code == 302
+    listed = client.get(reverse("orgs:workplace_list"), {"coverage": "work_only"}).context["page"].object_list
+    assert [w.name for w in listed] == ["戊商圈"]
+    assignment = t["we"].assignments.get()
+    response = client.post(reverse("orgs:assignment_end", args=[assignment.pk]), {"ended_on": "2026-02-01"})
+    assert response.status_code == 302
+    listed = client.get(reverse("orgs:workplace_list"), {"coverage": "none"}).context["page"].object_list
+    assert "戊商圈" in [w.name for w in listed]
+
+
+def test_secretary_cannot_assign_instructors(client, district_tree):
+    t = district_tree
+    login(client, t["a"], Role.SECRETARY)
+    assert client.get(reverse("orgs:assignment_create", args=[t["wa"].pk])).status_code == 404
+    assignment = AssignmentFactory(workplace=t["wa"], instructor=InstructorFactory(org=t["express"]))
+    assert client.post(reverse("orgs:assignment_end", args=[assignment.pk]), {"ended_on": "2026-02-01"}).status_code == 404
