@@ -1,12 +1,6 @@
 """URL patterns of the members app; each views module owns its `urlpatterns` list."""
 
-from importlib import import_module
+from members.views import imports, registry, transfers
 
 app_name = "members"
-urlpatterns: list = []
-for _module in ("registry", "transfers", "imports"):
-    try:
-        urlpatterns += import_module(f"members.views.{_module}").urlpatterns
-    except ModuleNotFoundError as exc:  # an area not built yet
-        if exc.name != f"members.views.{_module}":
-            raise
+urlpatterns = registry.urlpatterns + transfers.urlpatterns + imports.urlpatterns

@@ -10,6 +10,11 @@ alone. Everything is written in one transaction, so a failure leaves nothing beh
 
 Orgs, workplaces and assignments go through actions; regions, instructors, members,
 users and role grants are created directly because no action exists for them yet.
+Members are bulk-inserted for speed, with their 身份证号 and phone encrypted and blind-indexed exactly
+as members.actions.registry does (same helpers, same purposes); the ID numbers are fictional but valid
+(GB 11643 checksum, birth date matching), unique and deterministic, and the stage dates obey the
+pipeline rule rows. Personal data draws from its own random generator so the rest of the demo
+(names, placements, coverage) does not move when it changes.
 """
 
 from __future__ import annotations
@@ -22,10 +27,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from django.conf import settings
+from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.db.models import Count, Q
 
-from members.models import Member, Occupation, RelationKind, Stage
+from members.actions.registry import ID_PURPOSE, PHONE_PURPOSE
+from members.models import Education, Gender, Member, MemberRole, MemberRoleAssignment, Occupation, RelationKind, Stage
+from members.selectors.registry import add_months
+from members.validators import id_check_char
 from orgs.actions import assignment_create, org_create, org_dissolve, org_update, workplace_create
 from orgs.models import (
     Assignment,
@@ -43,6 +52,7 @@ from orgs.models import (
     WorkplaceKind,
 )
 from orgs.selectors import CoverageState, annotate_coverage
+from portal import crypto
 from portal.models import Role, RoleGrant, User
 from portal.rules import rule_int
 
@@ -468,6 +478,12 @@ USERS: tuple[UserSpec, ...] = (
     UserSpec("viewer", "陈晓燕（统计查看）", Role.VIEWER, DEMO_ROOT_CODE),
 )
 DEMO_USERNAMES = tuple(spec.username for spec in USERS)
+# Demo logins that may reveal members' full ID numbers and phones (every reveal is logged).
+REVEAL_USERNAMES = ("district",)
+
+
+def reveal_permission() -> Permission:
+    return Permission.objects.get(codename="reveal_personal_data", content_type__app_label="members")
 
 
 # ---------------------------------------------------------------- names
@@ -491,6 +507,28 @@ OCCUPATION_BY_INDUSTRY = {
 }
 # Members at business districts, buildings and parks (综合): riders and couriers who work there.
 MIXED_OCCUPATIONS = (Occupation.RIDER, Occupation.COURIER, Occupation.RIDE_HAILING_DRIVER, Occupation.STREAMER)
+
+# Personal data of demo members (all fictional).
+PERSONAL_SEED = SEED + 1
+# Stage dates are counted back from this fixed day, never from today.
+MEMBER_REFERENCE_DATE = dt.date(2026, 1, 15)
+# Birthplace area codes (the first 6 characters of an ID number): migrant workers come from many provinces.
+BIRTHPLACE_CODES = ("110105", "130102", "130602", "370102", "371302", "410102", "411602", "412702", "340102", "341202",
+                    "420102", "430102", "360102", "510104", "500101", "610102", "230102", "220102", "150102", "620102")
+MOBILE_PREFIXES = ("130", "131", "132", "133", "135", "136", "137", "138", "139", "150", "151", "152", "155", "156",
+                   "158", "159", "166", "176", "177", "180", "181", "182", "185", "186", "187", "188", "189", "199")
+EMPLOYERS = {
+    EXP: ("顺丰速运", "中通快递", "圆通速递", "韵达快递", "申通快递", "京东物流", "极兔速递"),
+    FOOD: ("美团", "饿了么"),
+    RIDE: ("滴滴出行", "曹操出行", "T3出行", "首汽约车"),
+    FRT: ("货拉拉", "满帮", "快狗打车"),
+    LIVE: ("抖音", "快手", "示范区星光传媒"),
+    DOM: ("58到家", "天鹅到家", "示范区家政服务公司"),
+}
+EDUCATION_WEIGHTS = ((Education.JUNIOR, 20), (Education.SENIOR, 40), (Education.COLLEGE, 25), (Education.BACHELOR, 13),
+                     (Education.POSTGRADUATE, 2))
+HOME_ORGS = ("河南省周口市川汇区城南街道党工委", "河北省保定市莲池区五四路街道党工委", "山东省菏泽市牡丹区东城街道党工委",
+             "安徽省阜阳市颍州区鼓楼街道党工委", "湖北省黄冈市黄州区东湖街道党工委", "四川省南充市顺庆区中城街道党工委")
 
 
 class DemoDataError(RuntimeError):
@@ -525,6 +563,13 @@ class _Builder:
         self.actor: User | None = None
         self.password_hash: str | None = None
         self.term_years = rule_int("committee_term_years")
+        self.person_rng = random.Random(PERSONAL_SEED)
+        self.used_ids: set[str] = set()
+        self.used_phones: set[str] = set()
+        self.member_roles: dict[str, list[str]] = {}  # ID blind index → roles
+        self.serials: Counter[str] = Counter()
+        self.pipeline = {key: rule_int(key) for key in ("applicant_min_age", "activist_min_months", "candidate_training_hours",
+                                                        "probation_months")}
 
     # ---- helpers
     def person_name(self) -> str:
@@ -586,6 +631,8 @@ class _Builder:
 
     def grant(self, spec: UserSpec) -> None:
         RoleGrant.objects.create(user=self.users[spec.username], org=self.orgs[spec.org], role=spec.role)
+        if spec.username in REVEAL_USERNAMES:
+            self.users[spec.username].user_permissions.add(reveal_permission())
 
     # ---- orgs
     def build_root_and_committees(self) -> None:
@@ -681,9 +728,101 @@ class _Builder:
             if self.rng.random() < 0.12:  # station managers, dispatchers, office staff
                 occupation = Occupation.OTHER
             lost_since = dt.date(2026, 1, 15) - dt.timedelta(days=self.rng.randint(0, 300)) if relation == RelationKind.LOST_CONTACT else None
-            members.append(Member(name=self.person_name(), workplace=workplace, stage=stage, relation_kind=relation,
-                                  occupation=occupation, lost_contact_since=lost_since))
+            member = Member(name=self.person_name(), workplace=workplace, stage=stage, relation_kind=relation,
+                            occupation=occupation, lost_contact_since=lost_since)
+            self.add_personal_data(member)
+            members.append(member)
         return members
+
+    # ---- members' personal data and pipeline dates
+    def stage_dates(self, stage: str) -> dict:
+        """Dates for a member at `stage`, counted back from MEMBER_REFERENCE_DATE, obeying the pipeline rules."""
+        rng, ref = self.person_rng, MEMBER_REFERENCE_DATE
+        dates: dict = {}
+        if stage == Stage.APPLICANT:
+            dates["applied_on"] = ref - dt.timedelta(days=rng.randint(10, 300))
+            return dates
+        if stage == Stage.ACTIVIST:
+            activist = ref - dt.timedelta(days=rng.randint(20, 700))
+        else:
+            if stage == Stage.FULL:
+                full = ref - dt.timedelta(days=rng.randint(30, 3650))
+                admitted = add_months(full, -self.pipeline["probation_months"]) - dt.timedelta(days=rng.randint(0, 20))
+                dates["full_on"] = full
+            elif stage == Stage.PROBATIONARY:
+                admitted = ref - dt.timedelta(days=rng.randint(10, 330))
+            else:  # candidate
+                admitted = None
+            candidate = (admitted or ref) - dt.timedelta(days=rng.randint(30, 200))
+            if admitted is not None:
+                dates["admitted_on"] = admitted
+                dates["training_hours"] = rng.choice((24, 24, 28, 32, 40)) + max(0, self.pipeline["candidate_training_hours"] - 24)
+            dates["candidate_on"] = candidate
+            activist = add_months(candidate, -self.pipeline["activist_min_months"]) - dt.timedelta(days=rng.randint(0, 300))
+        dates["activist_on"] = activist
+        dates["applied_on"] = activist - dt.timedelta(days=rng.randint(30, 365))
+        return dates
+
+    def id_number(self, born: dt.date, male: bool) -> str:
+        for _ in range(1000):
+            serial = self.person_rng.randrange(1, 999)
+            if serial % 2 != int(male):
+                serial = serial + 1 if serial < 998 else serial - 1
+            first17 = f"{self.person_rng.choice(BIRTHPLACE_CODES)}{born:%Y%m%d}{serial:03d}"
+            number = first17 + id_check_char(first17)
+            if number not in self.used_ids:
+                self.used_ids.add(number)
+                return number
+        raise DemoDataError("ran out of distinct ID numbers")
+
+    def phone(self) -> str:
+        for _ in range(1000):
+            number = self.person_rng.choice(MOBILE_PREFIXES) + f"{self.person_rng.randrange(10**8):08d}"
+            if number not in self.used_phones:
+                self.used_phones.add(number)
+                return number
+        raise DemoDataError("ran out of distinct phone numbers")
+
+    def add_personal_data(self, member: Member) -> None:
+        rng = self.person_rng
+        for field_name, value in self.stage_dates(member.stage).items():
+            setattr(member, field_name, value)
+        # Age at application between the minimum age and 40.
+        min_age = self.pipeline["applicant_min_age"]
+        applied = member.applied_on
+        born = applied.replace(year=applied.year - rng.randint(min_age + 1, 40)) - dt.timedelta(days=rng.randint(0, 360))
+        male = rng.random() < 0.8
+        member.gender = Gender.MALE if male else Gender.FEMALE
+        member.birth_date = born
+        member.education = rng.choices([e for e, _w in EDUCATION_WEIGHTS], weights=[w for _e, w in EDUCATION_WEIGHTS])[0]
+        industry = member.workplace.industry if member.workplace else MIX
+        member.employer = rng.choice(EMPLOYERS.get(industry) or [name for names in EMPLOYERS.values() for name in names])
+        number, phone = self.id_number(born, male), self.phone()
+        member.id_number_encrypted = crypto.encrypt(number)
+        member.id_number_index = crypto.blind_index(number, purpose=ID_PURPOSE)
+        member.phone_encrypted = crypto.encrypt(phone)
+        member.phone_index = crypto.blind_index(phone, purpose=PHONE_PURPOSE)
+        if member.relation_kind == RelationKind.MOBILE:
+            self.serials["card"] += 1
+            member.home_org_name = rng.choice(HOME_ORGS)
+            member.mobile_card_number = f"LD{MEMBER_REFERENCE_DATE.year - 1}{self.serials['card']:04d}"
+            member.mobile_card_valid_until = MEMBER_REFERENCE_DATE + dt.timedelta(days=rng.randint(-60, 700))
+        elif member.relation_kind == RelationKind.POCKET:
+            self.serials["letter"] += 1
+            member.letter_number = f"组介字〔{MEMBER_REFERENCE_DATE.year - 1}〕{self.serials['letter']:03d}号"
+        if member.stage in (Stage.FULL, Stage.PROBATIONARY) and rng.random() < 0.3:
+            self.member_roles[member.id_number_index] = rng.sample(MemberRole.values, rng.randint(1, 2))
+
+    def save_members(self, members: list[Member]) -> None:
+        Member.objects.bulk_create(members, batch_size=500)
+        pk_by_index = dict(
+            Member.objects.filter(id_number_index__in=list(self.member_roles)).values_list("id_number_index", "pk")
+        )
+        MemberRoleAssignment.objects.bulk_create(
+            [MemberRoleAssignment(member_id=pk_by_index[index], role=role)
+             for index, roles in self.member_roles.items() for role in roles],
+            batch_size=500,
+        )
 
     def build_branches(self) -> list[Member]:
         threshold = rule_int("committee_min_full_members")
@@ -759,7 +898,7 @@ class _Builder:
         self.build_workplaces()
         self.build_general_branches()
         members = self.build_branches()
-        Member.objects.bulk_create(members)
+        self.save_members(members)
         self.record_history()
         self.build_instructors()
         self.build_users()

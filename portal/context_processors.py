@@ -1,5 +1,5 @@
 from portal.models import Role
-from portal.scoping import user_roles
+from portal.scoping import has_perm, user_roles
 
 
 def navigation(request):
@@ -7,4 +7,8 @@ def navigation(request):
     if user is None or not user.is_authenticated:
         return {}
     labels = dict(Role.choices)
-    return {"nav_roles": [str(labels[r]) for r in Role.values if r in user_roles(user)]}
+    return {
+        "nav_roles": [str(labels[r]) for r in Role.values if r in user_roles(user)],
+        # Menu items shown only to users who may use them (grants are cached on the user: no extra query).
+        "nav_can": {"members": has_perm(user, "member.view"), "transfers": has_perm(user, "transfer.view")},
+    }

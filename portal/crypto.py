@@ -1,7 +1,7 @@
 """Protected personal data: authenticated encryption at rest, blind indexes, masking.
 
 - `encrypt`/`decrypt`: Fernet (AES-128-CBC + HMAC-SHA256) through MultiFernet, so keys rotate:
-  FIELD_ENCRYPTION_KEYS lists the newest key first; older keys still decrypt; `rotate_members_keys`
+  FIELD_ENCRYPTION_KEYS lists the newest key first; older keys still decrypt; `rotate_member_keys`
   (members/management/commands) re-encrypts with the newest.
 - `blind_index`: HMAC-SHA256 of the normalized value under BLIND_INDEX_KEY, with a purpose label, so
   equality look-ups and uniqueness work without decrypting, and the index of an ID number cannot be

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from celery.schedules import crontab
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -249,6 +250,10 @@ LOGGING = {
 
 PORTAL_DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the documented demo password, used only by load_demo
 
+# Task modules beyond each app's tasks.py (autodiscovery only imports <app>.tasks).
+CELERY_IMPORTS = ["members.transfer_tasks"]
+# In Asia/Shanghai (CELERY_TIMEZONE). Exactly one beat runs in production.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "portal.heartbeat", "schedule": 60.0, "kwargs": {"name": "worker"}},
+    "transfers-expire": {"task": "members.transfers_expire", "schedule": crontab(hour=1, minute=5)},
 }

@@ -5,4 +5,7 @@ transfers: the transfer state machine
 imports: member import (preview/confirm) and roster comparison
 """
 
+from members.actions.imports import *  # noqa: F401,F403
+from members.actions.pipeline import *  # noqa: F401,F403
 from members.actions.registry import *  # noqa: F401,F403
+from members.actions.transfers import *  # noqa: F401,F403

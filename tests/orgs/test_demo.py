@@ -205,3 +205,41 @@ def test_instructor_login_sees_its_subtree_plus_assigned_workplaces(root):
     visible = Workplace.objects.restrict(user, "view")
     assert set(outside) <= set(visible)
     assert visible.count() == Workplace.objects.filter(Workplace.in_subtrees_q([committee.path])).count() + outside.count()
+
+
+# ---------------------------------------------------------------- members' personal data and pipeline dates
+def test_demo_members_have_valid_unique_personal_data_and_consistent_dates(demo, root):
+    from members.selectors.registry import add_months
+    from members.validators import age_on, validate_id_number, validate_mobile
+    from portal import crypto
+
+    members = list(Member.objects.filter(org__path__startswith=root.path))
+    assert members
+    numbers = set()
+    for m in members:
+        number = crypto.decrypt(m.id_number_encrypted)
+        assert validate_id_number(number, birth_date=m.birth_date) == number
+        assert int(number[16]) % 2 == (1 if m.gender == "male" else 0)
+        assert validate_mobile(crypto.decrypt(m.phone_encrypted))
+        assert m.id_number_index == crypto.blind_index(number, purpose="member.id_number")
+        numbers.add(number)
+        assert m.education and m.employer and m.applied_on
+        assert age_on(m.birth_date, m.applied_on) >= 18
+        if m.stage not in (Stage.APPLICANT,):
+            assert m.applied_on <= m.activist_on
+        if m.stage in (Stage.CANDIDATE, Stage.PROBATIONARY, Stage.FULL):
+            assert add_months(m.activist_on, 12) <= m.candidate_on
+        if m.stage in (Stage.PROBATIONARY, Stage.FULL):
+            assert m.candidate_on <= m.admitted_on and m.training_hours >= 24
+        if m.stage == Stage.FULL:
+            assert add_months(m.admitted_on, 12) <= m.full_on
+        if m.relation_kind == RelationKind.MOBILE:
+            assert m.home_org_name and m.mobile_card_number and m.mobile_card_valid_until
+        if m.relation_kind == RelationKind.POCKET:
+            assert m.letter_number
+    assert len(numbers) == len(members)
+
+
+def test_demo_district_login_may_reveal(demo):
+    assert User.objects.get(username="district").has_perm("members.reveal_personal_data")
+    assert not User.objects.get(username="secretary").has_perm("members.reveal_personal_data")
