@@ -83,6 +83,7 @@ def member_list(request):
         "nav_section": NAV, "filter": filterset, "search_form": search_form, "searching": searching,
         "page": page, "rows": rows, "query": query.urlencode(),
         "can_add": has_perm(request.user, "member.add"), "can_see_log": has_perm(request.user, "reveal_log.view"),
+        "can_import": has_perm(request.user, "member_import.add"), "can_roster": has_perm(request.user, "roster.view"),
     })
     if searching:
         add_never_cache_headers(response)
@@ -112,6 +113,7 @@ def _detail_context(request, member, **extra):
         "flags": _flags(member), "can_change": _can_change(user, member), "can_reveal": _can_reveal(user),
         "next_stage": Stage(next_stage).label if next_stage else None,
         "can_extend": member.stage == Stage.PROBATIONARY and not member.probation_extended_months,
+        "can_transfer": has_perm(user, "transfer.add"),
         "reveal_id_form": RevealForm(initial={"field": RevealField.ID_NUMBER}, prefix="id"),
         "reveal_phone_form": RevealForm(initial={"field": RevealField.PHONE}, prefix="phone"),
         "revealed": None,
