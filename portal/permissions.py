@@ -22,6 +22,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "member_import.view", "member_import.add",
             "roster.view", "roster.add",
             "reveal_log.view",
+            "activity.view", "activity.add", "activity.change", "activity.review",
+            "exemption.view", "exemption.add",
             "stats.view",
         }
     ),
@@ -34,11 +36,14 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "transfer.view", "transfer.add", "transfer.change",
             "member_import.view", "member_import.add",
             "roster.view", "roster.add",
+            "activity.view", "activity.add", "activity.change",
+            "exemption.view",
             "stats.view",
         }
     ),
     Role.INSTRUCTOR: frozenset(
         {
+            "activity.view",
             "org.view",
             "workplace.view",
             "assignment.view",

@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "portal",
     "orgs",
     "members",
+    "activities",
 ]
 
 MIDDLEWARE = [

@@ -6,6 +6,14 @@ from django.conf import settings
 from django.db import migrations, models
 
 
+def date_lost_contact_rows(apps, schema_editor):
+    """Rows recorded as lost contact before the date was required get their last update's date,
+    so the new check constraint can be added to an existing database."""
+    Member = apps.get_model("members", "Member")
+    for member in Member.objects.filter(relation_kind="lost_contact", lost_contact_since__isnull=True).only("pk", "updated_at"):
+        Member.objects.filter(pk=member.pk).update(lost_contact_since=member.updated_at.date())
+
+
 class Migration(migrations.Migration):
 
     dependencies = [
@@ -277,6 +285,7 @@ class Migration(migrations.Migration):
             name='training_hours',
             field=models.PositiveSmallIntegerField(default=0, verbose_name='集中培训学时'),
         ),
+        migrations.RunPython(date_lost_contact_rows, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='member',
             constraint=models.CheckConstraint(condition=models.Q(models.Q(('relation_kind', 'lost_contact'), _negated=True), ('lost_contact_since__isnull', False), _connector='OR'), name='member_lost_contact_has_date', violation_error_message='失联党员须填写失联起始日期。'),
