@@ -40,7 +40,8 @@ class MemberFilterSet(django_filters.FilterSet):
     workplace = django_filters.ModelChoiceFilter(label=_("工作单位"), queryset=Workplace.objects.none())
     org = django_filters.ModelChoiceFilter(label=_("党组织（含下级）"), queryset=Organization.objects.none(), method="filter_org")
     flag = django_filters.ChoiceFilter(
-        label=_("提示"), choices=[("lost_contact", _("失联满规定月数")), ("card_expired", _("流动党员活动证过期"))],
+        label=_("提示"), choices=[("lost_contact", _("失联满规定月数")), ("card_expired", _("流动党员活动证过期")),
+                             ("no_life", _("长期未参加组织生活"))],
         method="filter_flag",
     )
     role = django_filters.ChoiceFilter(label=_("作用发挥"), choices=MemberRole.choices, method="filter_role")

@@ -902,6 +902,8 @@ class _Builder:
         self.record_history()
         self.build_instructors()
         self.build_users()
+        from activities.demo import load_demo_activities  # activities depend on orgs, not the other way round
+        load_demo_activities(None)
 
 
 def _preflight() -> None:

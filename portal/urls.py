@@ -7,5 +7,7 @@ urlpatterns = [
     path("", include("portal.web_urls")),
     path("orgs/", include("orgs.urls")),
     path("members/", include("members.urls")),
+    path("activities/", include("activities.urls")),
+    path("compliance/", include("activities.board_urls")),
     path("api/v1/", include("orgs.api.urls")),
 ]

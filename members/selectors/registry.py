@@ -3,10 +3,11 @@ the reveal log.
 
 Flags are computed at read time, never stored:
 - `flag_lost_contact`: relation kind 失联 for at least `lost_contact_flag_months` (rule row);
-- `flag_card_expired`: a mobile member whose 流动党员活动证 has expired.
-TODO(step 3, activities): "no organizational life for `no_life_flag_months` months" (rule row
-no_life_flag_months) needs attendance records, which arrive with step 3 (activities). It is deliberately
-not computed here — no placeholder value is shown — until attendance exists.
+- `flag_card_expired`: a mobile member whose 流动党员活动证 has expired;
+- `flag_no_life`: a Party member (probationary or full) registered before the window start who has no
+  attendance marked present at any activity starting in the window, the last `no_life_flag_months`
+  months (rule row) up to today; the window starts at local midnight of the same day N months ago.
+  One correlated EXISTS per row: no extra query per row.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import datetime as dt
 from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from members.models import Member, MemberRoleAssignment, RelationKind, RevealLog, Stage, StageEvent
+from activities.models import Attendance, AttendanceStatus
+from members.models import PARTY_MEMBER_STAGES, Member, MemberRoleAssignment, RelationKind, RevealLog, Stage, StageEvent
 from portal import crypto
 from portal.rules import rule_values
 
@@ -47,8 +49,13 @@ def months_before(day: dt.date, months: int) -> dt.date:
 
 def annotate_flags(qs: QuerySet[Member], *, today: dt.date | None = None) -> QuerySet[Member]:
     today = today or timezone.localdate()
-    lost_months = int(rule_values("lost_contact_flag_months")["lost_contact_flag_months"])
-    lost_before = months_before(today, lost_months)
+    rules = rule_values("lost_contact_flag_months", "no_life_flag_months")
+    lost_before = months_before(today, int(rules["lost_contact_flag_months"]))
+    window_start = dt.datetime.combine(months_before(today, int(rules["no_life_flag_months"])), dt.time.min,
+                                       tzinfo=timezone.get_current_timezone())
+    attended = Attendance.objects.filter(
+        member_id=OuterRef("pk"), status=AttendanceStatus.PRESENT, activity__starts_at__gte=window_start
+    )
     return qs.annotate(
         flag_lost_contact=Case(
             When(relation_kind=RelationKind.LOST_CONTACT, lost_contact_since__lte=lost_before, then=Value(True)),
@@ -58,12 +65,17 @@ def annotate_flags(qs: QuerySet[Member], *, today: dt.date | None = None) -> Que
             When(relation_kind=RelationKind.MOBILE, mobile_card_valid_until__lt=today, then=Value(True)),
             default=Value(False), output_field=BooleanField(),
         ),
+        flag_no_life=Case(
+            When(Q(stage__in=PARTY_MEMBER_STAGES, created_at__lt=window_start) & ~Exists(attended), then=Value(True)),
+            default=Value(False), output_field=BooleanField(),
+        ),
     )
 
 
 FLAG_LABELS = {
     "lost_contact": "flag_lost_contact",
     "card_expired": "flag_card_expired",
+    "no_life": "flag_no_life",
 }
 
 

@@ -1,0 +1,305 @@
+"""Organizational-life writes: log a record with attendance, edit/resubmit, return for correction, files.
+
+Every action re-checks scope (activity.add / activity.change / activity.review at the org or above), runs
+in one transaction, locks the row it changes and writes an ActivityEvent. Bad input raises DomainError
+with a Chinese message; nothing is half-written.
+
+Expected attendees default to the org's Party members (probationary + full) whose relation is here
+(held/pocket/lost contact) plus mobile members attached here. Members have no Party-group FK, so a
+党小组会 also defaults to the branch's members; the secretary unticks those not in the group.
+Voting (支部党员大会 quorum): only full members whose relation is here vote; probationary and mobile
+members attend but do not vote.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from activities.models import (
+    Activity,
+    ActivityEvent,
+    ActivityEventKind,
+    ActivityFile,
+    ActivityKind,
+    ActivityStatus,
+    Attendance,
+    AttendanceStatus,
+)
+from activities.selectors import expected_members
+from members.models import RELATION_HERE, Member, Stage
+from orgs.models import Organization, OrgKind, OrgStatus
+from portal.exceptions import DomainError
+from portal.rules import rule_int
+from portal.scoping import grant_paths
+
+__all__ = [
+    "ACTIVITY_FIELDS", "ALLOWED_EXTENSIONS", "activity_create", "activity_update", "activity_return",
+    "activity_add_file", "activity_add_files", "activity_remove_file", "expected_members", "is_voting", "sniff_type", "quorum_statement",
+]
+
+# Plain fields a form may set.
+ACTIVITY_FIELDS = (
+    "ends_at", "place", "online", "topic", "host", "recorder", "lecturer", "minutes", "decisions", "makes_decision",
+)
+
+# extension -> (content type, is photo)
+ALLOWED_EXTENSIONS: dict[str, tuple[str, bool]] = {
+    "jpg": ("image/jpeg", True),
+    "jpeg": ("image/jpeg", True),
+    "png": ("image/png", True),
+    "webp": ("image/webp", True),
+    "pdf": ("application/pdf", False),
+    "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", False),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", False),
+}
+
+
+def _require_perm(actor, perm: str, org: Organization, message: str) -> None:
+    if actor is None or actor.is_superuser:
+        return
+    if not any(org.path.startswith(path) for path in grant_paths(actor, perm)):
+        raise DomainError(message, field="org")
+
+
+def is_voting(member: Member) -> bool:
+    return member.stage == Stage.FULL and member.relation_kind in RELATION_HERE
+
+
+def quorum_statement(activity: Activity) -> str:
+    """The sentence shown on a 支部党员大会 record that makes decisions ("" otherwise)."""
+    if activity.quorum_met is None:
+        return ""
+    if activity.quorum_met:
+        return _("应到有表决权党员%(expected)d人，到会%(present)d人，超过半数，表决有效") % {
+            "expected": activity.voting_expected, "present": activity.voting_present}
+    return _("应到有表决权党员%(expected)d人，到会%(present)d人，未达到法定人数，表决无效") % {
+        "expected": activity.voting_expected, "present": activity.voting_present}
+
+
+def _check_fields(activity: Activity) -> None:
+    if activity.kind not in ActivityKind.values:
+        raise DomainError(_("请选择活动类型。"), field="kind")
+    if not (activity.topic or "").strip():
+        raise DomainError(_("请填写议题/主题。"), field="topic")
+    if activity.org.status != OrgStatus.ACTIVE or activity.org.kind == OrgKind.PARTY_GROUP:
+        raise DomainError(_("请选择一个正常状态的党支部或党组织（党小组会请在所属党支部下选择党小组）。"), field="org")
+    if activity.kind == ActivityKind.GROUP_MEETING:
+        group = activity.party_group
+        if group is None:
+            raise DomainError(_("党小组会须选择党小组。"), field="party_group")
+        if group.kind != OrgKind.PARTY_GROUP or not (group.path.startswith(activity.org.path) and group.depth == activity.org.depth + 1) or group.status != OrgStatus.ACTIVE:
+            raise DomainError(_("所选党小组不属于该党支部。"), field="party_group")
+    else:
+        activity.party_group = None
+    if activity.kind == ActivityKind.PARTY_LECTURE and not (activity.lecturer or "").strip():
+        raise DomainError(_("党课须填写授课人。"), field="lecturer")
+    if activity.ends_at and activity.ends_at < activity.starts_at:
+        raise DomainError(_("结束时间不能早于开始时间。"), field="ends_at")
+    if activity.kind != ActivityKind.GENERAL_MEETING:
+        activity.makes_decision = False
+    try:
+        activity.full_clean(exclude=["org", "party_group", "created_by"])
+    except ValidationError as exc:
+        if hasattr(exc, "error_dict"):
+            name, messages = next(iter(exc.message_dict.items()))
+            raise DomainError(messages[0], field=None if name == "__all__" else name) from exc
+        raise DomainError(exc.messages[0]) from exc
+
+
+def _clean_attendance(attendance: dict | None) -> dict[int, tuple[str, str]]:
+    result: dict[int, tuple[str, str]] = {}
+    for member_id, value in (attendance or {}).items():
+        status, reason = value if isinstance(value, (tuple, list)) else (value, "")
+        reason = (reason or "").strip()[:200]
+        if status not in AttendanceStatus.values:
+            raise DomainError(_("出席情况无效。"), field="attendance")
+        if status == AttendanceStatus.LEAVE and not reason:
+            raise DomainError(_("请假须填写事由。"), field="attendance")
+        result[int(member_id)] = (status, reason if status == AttendanceStatus.LEAVE else "")
+    return result
+
+
+def _write_attendance(activity: Activity, attendance: dict[int, tuple[str, str]], *, members=None) -> None:
+    """Replace the attendance rows: default everyone expected as present, apply overrides."""
+    expected = list(members if members is not None else expected_members(activity.org))
+    known = {m.pk for m in expected}
+    unknown = set(attendance) - known
+    if unknown:
+        raise DomainError(_("出席名单中有不属于该党组织的人员。"), field="attendance")
+    Attendance.objects.filter(activity=activity).delete()
+    rows = []
+    for member in expected:
+        status, reason = attendance.get(member.pk, (AttendanceStatus.PRESENT, ""))
+        rows.append(Attendance(activity=activity, member=member, status=status, leave_reason=reason, voting=is_voting(member)))
+    Attendance.objects.bulk_create(rows)
+
+
+def _apply_quorum(activity: Activity) -> None:
+    if activity.kind == ActivityKind.GENERAL_MEETING and activity.makes_decision:
+        rows = Attendance.objects.filter(activity=activity, voting=True)
+        expected = rows.count()
+        present = rows.filter(status=AttendanceStatus.PRESENT).count()
+        percent = rule_int("quorum_percent")
+        activity.voting_expected, activity.voting_present = expected, present
+        activity.quorum_met = expected > 0 and present * 100 > expected * percent
+    else:
+        activity.voting_expected = activity.voting_present = 0
+        activity.quorum_met = None
+    activity.save(update_fields=["voting_expected", "voting_present", "quorum_met", "updated_at"])
+
+
+@transaction.atomic
+def activity_create(
+    *, actor, org: Organization, kind: str, starts_at: dt.datetime, topic: str, party_group: Organization | None = None,
+    attendance: dict | None = None, files: list | None = None, **fields: Any,
+) -> Activity:
+    """Log a record; attendance maps member id -> (status, reason); everyone else expected is present.
+    `files` (uploads) are all checked before anything is written."""
+    unknown = set(fields) - set(ACTIVITY_FIELDS)
+    if unknown:
+        raise DomainError(_("不能设置字段：%(f)s") % {"f": ", ".join(sorted(unknown))})
+    _require_perm(actor, "activity.add", org, _("您无权为该党组织登记组织生活。"))
+    if starts_at is None:
+        raise DomainError(_("请填写开始时间。"), field="starts_at")
+    activity = Activity(org=org, kind=kind, starts_at=starts_at, topic=(topic or "").strip(), party_group=party_group,
+                        created_by=actor, **fields)
+    _check_fields(activity)
+    cleaned = _clean_attendance(attendance)
+    checked = [(upload, _check_upload(upload)) for upload in files or []]
+    activity.save()
+    _write_attendance(activity, cleaned)
+    _apply_quorum(activity)
+    for upload, info in checked:
+        _store_file(actor, activity, upload, info)
+    ActivityEvent.objects.create(activity=activity, kind=ActivityEventKind.SUBMITTED, actor=actor)
+    return activity
+
+
+@transaction.atomic
+def activity_update(
+    *, actor, activity: Activity, attendance: dict | None = None, reason: str = "", **fields: Any,
+) -> Activity:
+    """Edit a record (kind, time, party group and ACTIVITY_FIELDS). A returned record becomes resubmitted."""
+    allowed = set(ACTIVITY_FIELDS) | {"kind", "starts_at", "party_group"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise DomainError(_("不能设置字段：%(f)s") % {"f": ", ".join(sorted(unknown))})
+    if not Activity.objects.restrict(actor, "change").filter(pk=activity.pk).exists():
+        raise DomainError(_("您无权修改该记录。"))
+    activity = Activity.objects.select_for_update().select_related("org").get(pk=activity.pk)
+    for name, value in fields.items():
+        setattr(activity, name, value.strip() if isinstance(value, str) else value)
+    _check_fields(activity)
+    cleaned = _clean_attendance(attendance) if attendance is not None else None
+    was_returned = activity.status == ActivityStatus.RETURNED
+    if was_returned:
+        activity.status = ActivityStatus.RESUBMITTED
+    activity.save()
+    if cleaned is not None:
+        members = [row.member for row in activity.attendance.select_related("member")] or None
+        _write_attendance(activity, cleaned, members=members)
+    _apply_quorum(activity)
+    ActivityEvent.objects.create(
+        activity=activity, kind=ActivityEventKind.RESUBMITTED if was_returned else ActivityEventKind.EDITED,
+        actor=actor, reason=(reason or "").strip(),
+    )
+    return activity
+
+
+@transaction.atomic
+def activity_return(*, actor, activity: Activity, reason: str) -> Activity:
+    """District staff return a record for correction, with a reason."""
+    if not Activity.objects.restrict(actor, "review").filter(pk=activity.pk).exists():
+        raise DomainError(_("您无权退回该记录。"))
+    reason = (reason or "").strip()
+    if len(reason) < 2:
+        raise DomainError(_("请填写退回原因。"), field="reason")
+    activity = Activity.objects.select_for_update().get(pk=activity.pk)
+    if activity.status == ActivityStatus.RETURNED:
+        raise DomainError(_("该记录已退回，等待修改后重新提交。"))
+    activity.status = ActivityStatus.RETURNED
+    activity.save(update_fields=["status", "updated_at"])
+    ActivityEvent.objects.create(activity=activity, kind=ActivityEventKind.RETURNED, actor=actor, reason=reason)
+    return activity
+
+
+# ---------------------------------------------------------------- files
+def sniff_type(head: bytes, extension: str) -> bool:
+    """True when the first bytes match what the extension claims."""
+    if extension in ("jpg", "jpeg"):
+        return head.startswith(b"\xff\xd8\xff")
+    if extension == "png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if extension == "webp":
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    if extension == "pdf":
+        return head.startswith(b"%PDF-")
+    if extension in ("docx", "xlsx"):
+        return head.startswith(b"PK\x03\x04")
+    return False
+
+
+def _check_upload(upload) -> tuple[str, str, bool]:
+    name = os.path.basename(getattr(upload, "name", "") or "")[:200]
+    extension = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    if extension not in ALLOWED_EXTENSIONS:
+        raise DomainError(_("只能上传 jpg、png、webp 照片或 pdf、docx、xlsx 文件。"), field="files")
+    max_mb = rule_int("activity_file_max_mb")
+    if upload.size > max_mb * 1024 * 1024:
+        raise DomainError(_("“%(name)s”超过 %(mb)d MB 的大小上限。") % {"name": name, "mb": max_mb}, field="files")
+    if upload.size == 0:
+        raise DomainError(_("“%(name)s”是空文件。") % {"name": name}, field="files")
+    upload.seek(0)
+    head = upload.read(16)
+    upload.seek(0)
+    if not sniff_type(head, extension):
+        raise DomainError(_("“%(name)s”的内容与文件类型不符。") % {"name": name}, field="files")
+    content_type, is_photo = ALLOWED_EXTENSIONS[extension]
+    return name, content_type, is_photo
+
+
+@transaction.atomic
+def activity_add_file(*, actor, activity: Activity, upload) -> ActivityFile:
+    """Store a photo or document (type by extension and magic bytes, size by rule row) outside static."""
+    if not Activity.objects.restrict(actor, "change").filter(pk=activity.pk).exists():
+        raise DomainError(_("您无权修改该记录。"))
+    return _store_file(actor, activity, upload, _check_upload(upload))
+
+
+def _store_file(actor, activity: Activity, upload, checked: tuple[str, str, bool]) -> ActivityFile:
+    name, content_type, is_photo = checked
+    extension = name.rsplit(".", 1)[-1].lower()
+    record = ActivityFile(activity=activity, original_name=name, content_type=content_type, size=upload.size,
+                          is_photo=is_photo, uploaded_by=actor)
+    # A neutral stored name: the original name is kept only as data.
+    record.file.save(f"{activity.pk}.{extension}", upload, save=False)
+    record.save()
+    return record
+
+
+@transaction.atomic
+def activity_add_files(*, actor, activity: Activity, uploads: list) -> list[ActivityFile]:
+    """Several uploads at once: all are checked before any is stored."""
+    if not Activity.objects.restrict(actor, "change").filter(pk=activity.pk).exists():
+        raise DomainError(_("您无权修改该记录。"))
+    if not uploads:
+        raise DomainError(_("请选择要上传的文件。"), field="files")
+    checked = [(upload, _check_upload(upload)) for upload in uploads]
+    return [_store_file(actor, activity, upload, info) for upload, info in checked]
+
+
+@transaction.atomic
+def activity_remove_file(*, actor, file: ActivityFile) -> None:
+    if not Activity.objects.restrict(actor, "change").filter(pk=file.activity_id).exists():
+        raise DomainError(_("您无权修改该记录。"))
+    record = ActivityFile.objects.select_for_update().get(pk=file.pk)
+    stored = record.file.name
+    storage = record.file.storage
+    record.delete()
+    transaction.on_commit(lambda: storage.delete(stored))

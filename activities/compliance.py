@@ -1,0 +1,424 @@
+"""Compliance of organizational life (三会一课 etc.): expected vs. held, per branch, rolled up by subtree.
+
+A selector module: reads only, a constant number of queries whatever the size of the subtree
+(orgs, rules, exemptions, and one GROUP BY of activity counts per (org, party group, kind, month)).
+Everything else is computed in Python.
+
+Semantics (DOMAIN.md "Organizational life"):
+- Periods are calendar months, quarters and years in Asia/Shanghai: an activity at 2026-03-31 23:30 +08:00
+  belongs to March / Q1 even though it is 15:30 UTC. Activity counts are bucketed by local month
+  (TruncMonth with tzinfo), and every cycle is a union of months.
+- A report for a period evaluates each rule over the rule's own cycles that intersect the period: a
+  monthly rule over a quarter is its 3 months (expected = 3 × min_count), a quarterly rule inside a month
+  view is the enclosing quarter, a yearly rule the enclosing year.
+- A cycle is met when at least min_count activities of the kind were held in it; surplus in one cycle does
+  not make up for another. `met` counts held activities capped at min_count per cycle; rate = met / expected.
+  Every record counts whatever its review status (a returned record is being corrected, the meeting was held).
+- Applicability: applies_to=branch → branches and joint branches; branch_with_committee → those with
+  has_committee (as it is now); party_group → each party group under a branch, reported under its branch,
+  with activities whose party_group (or org) is that group.
+- Org lifetime: an org (branch or group) is expected in a cycle only when it existed on the cycle's first
+  day and still existed on its last day: established_on ≤ first day (an org founded on the last day of a
+  quarter, or any day after the first, is exempt for that quarter) and dissolved_on ≥ last day (or not
+  dissolved). Orgs without established_on are expected.
+- Cycles that have not started yet on `as_of` (today by default) are not expected; a cycle in progress is
+  (the board shows what is still missing this month).
+- Explicit exemptions: an Exemption row on the branch (or, for group rules, on the group) whose date range
+  overlaps the cycle exempts that cycle, for its rule or for all rules when rule is empty.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from zoneinfo import ZoneInfo
+
+from django.db.models import Count, Q
+from django.db.models.functions import TruncMonth
+from django.utils import timezone
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+
+from activities.models import Activity, AppliesTo, ComplianceRule, Cycle, Exemption
+from orgs.models import BRANCH_KINDS, Organization, OrgKind
+from portal.scoping import grant_paths, path_q
+
+TZ = ZoneInfo("Asia/Shanghai")
+PERIOD_KINDS = (Cycle.MONTH, Cycle.QUARTER, Cycle.YEAR)
+
+
+# ---------------------------------------------------------------- periods
+@dataclass(frozen=True)
+class Period:
+    """A calendar month, quarter or year: first and last day (inclusive)."""
+
+    kind: str
+    start: dt.date
+    end: dt.date
+
+    @property
+    def key(self) -> str:
+        if self.kind == Cycle.MONTH:
+            return f"{self.start.year}-{self.start.month:02d}"
+        if self.kind == Cycle.QUARTER:
+            return f"{self.start.year}-Q{(self.start.month - 1) // 3 + 1}"
+        return str(self.start.year)
+
+    @property
+    def label(self) -> str:
+        values = {"year": self.start.year, "month": self.start.month, "quarter": (self.start.month - 1) // 3 + 1}
+        if self.kind == Cycle.MONTH:
+            return gettext("%(year)s年%(month)s月") % values
+        if self.kind == Cycle.QUARTER:
+            return gettext("%(year)s年第%(quarter)s季度") % values
+        return gettext("%(year)s年") % values
+
+    @property
+    def months(self) -> list[tuple[int, int]]:
+        result, (y, m) = [], (self.start.year, self.start.month)
+        while (y, m) <= (self.end.year, self.end.month):
+            result.append((y, m))
+            y, m = (y + 1, 1) if m == 12 else (y, m + 1)
+        return result
+
+    def previous(self) -> Period:
+        return period_containing(self.kind, self.start - dt.timedelta(days=1))
+
+    def cycles(self, kind: str) -> list[Period]:
+        """The cycles of `kind` that intersect this period."""
+        result, day = [], self.start
+        while day <= self.end:
+            cycle = period_containing(kind, day)
+            result.append(cycle)
+            day = cycle.end + dt.timedelta(days=1)
+        return result
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _month_end(year: int, month: int) -> dt.date:
+    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+    return nxt - dt.timedelta(days=1)
+
+
+def period_containing(kind: str, day: dt.date) -> Period:
+    if kind == Cycle.MONTH:
+        return Period(kind, day.replace(day=1), _month_end(day.year, day.month))
+    if kind == Cycle.QUARTER:
+        first = (day.month - 1) // 3 * 3 + 1
+        return Period(kind, dt.date(day.year, first, 1), _month_end(day.year, first + 2))
+    if kind == Cycle.YEAR:
+        return Period(kind, dt.date(day.year, 1, 1), dt.date(day.year, 12, 31))
+    raise ValueError(kind)
+
+
+def parse_period(kind: str | None, key: str | None, *, today: dt.date | None = None) -> Period:
+    """A period from its kind and key ("2026-03", "2026-Q1", "2026"); the current one when missing or invalid."""
+    kind = kind if kind in PERIOD_KINDS else Cycle.MONTH
+    today = today or timezone.localdate()
+    try:
+        if key:
+            if kind == Cycle.MONTH:
+                year, month = key.split("-")
+                return period_containing(kind, dt.date(int(year), int(month), 1))
+            if kind == Cycle.QUARTER:
+                year, quarter = key.upper().split("-Q")
+                if 1 <= int(quarter) <= 4:
+                    return period_containing(kind, dt.date(int(year), int(quarter) * 3 - 2, 1))
+            if kind == Cycle.YEAR:
+                return period_containing(kind, dt.date(int(key), 1, 1))
+    except (ValueError, TypeError):
+        pass
+    return period_containing(kind, today)
+
+
+def local_start(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time.min, tzinfo=TZ)
+
+
+# ---------------------------------------------------------------- results
+@dataclass
+class Gap:
+    """One cycle where a rule was not met."""
+
+    rule: ComplianceRule
+    cycle: Period
+    expected: int
+    held: int
+    group: Organization | None = None
+
+    @property
+    def kind_label(self) -> str:
+        return str(self.rule.get_kind_display())
+
+    def __str__(self) -> str:
+        who = f"{self.group.name} " if self.group else ""
+        return f"{who}{self.kind_label} {self.cycle.label} {self.held}/{self.expected}"
+
+
+@dataclass
+class RuleResult:
+    rule: ComplianceRule
+    expected: int = 0
+    held: int = 0  # all activities of the kind in the evaluated cycles
+    met: int = 0  # held, capped at min_count per cycle (and group)
+    exempt_cycles: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return round(100 * self.met / self.expected, 1) if self.expected else None
+
+
+@dataclass
+class Totals:
+    expected: int = 0
+    met: int = 0
+    held: int = 0
+    branches: int = 0
+    behind: int = 0
+
+    @property
+    def rate(self) -> float | None:
+        return round(100 * self.met / self.expected, 1) if self.expected else None
+
+    def add(self, other: Totals) -> None:
+        self.expected += other.expected
+        self.met += other.met
+        self.held += other.held
+        self.branches += other.branches
+        self.behind += other.behind
+
+
+@dataclass
+class OrgCompliance:
+    """One branch's compliance for a period."""
+
+    org: Organization
+    rules: list[RuleResult] = field(default_factory=list)
+    missing: list[Gap] = field(default_factory=list)
+    exemptions: list[Exemption] = field(default_factory=list)
+
+    @property
+    def expected(self) -> int:
+        return sum(r.expected for r in self.rules)
+
+    @property
+    def met(self) -> int:
+        return sum(r.met for r in self.rules)
+
+    @property
+    def held(self) -> int:
+        return sum(r.held for r in self.rules)
+
+    @property
+    def rate(self) -> float | None:
+        return round(100 * self.met / self.expected, 1) if self.expected else None
+
+    @property
+    def behind(self) -> bool:
+        return bool(self.missing)
+
+    def totals(self) -> Totals:
+        return Totals(expected=self.expected, met=self.met, held=self.held, branches=1, behind=int(self.behind))
+
+
+@dataclass
+class ComplianceReport:
+    period: Period
+    root: Organization
+    branches: list[OrgCompliance]
+    orgs: list[Organization]  # every org of the subtree that was loaded, by path
+    totals_by_path: dict[str, Totals]
+
+    def totals(self, org: Organization) -> Totals:
+        return self.totals_by_path.get(org.path, Totals())
+
+    @property
+    def root_totals(self) -> Totals:
+        return self.totals(self.root)
+
+    def children(self) -> list[tuple[Organization, Totals]]:
+        """The root's direct children (not party groups) with their rolled-up totals."""
+        return [
+            (org, self.totals(org)) for org in self.orgs
+            if org.depth == self.root.depth + 1 and org.path.startswith(self.root.path) and org.kind != OrgKind.PARTY_GROUP
+        ]
+
+    def behind(self) -> list[OrgCompliance]:
+        return [b for b in self.branches if b.behind]
+
+
+# ---------------------------------------------------------------- computation
+def _existed(org: Organization, cycle: Period) -> bool:
+    if org.established_on and org.established_on > cycle.start:
+        return False
+    if org.dissolved_on and org.dissolved_on < cycle.end:
+        return False
+    return True
+
+
+def _exempt(exemptions: list[Exemption], rule: ComplianceRule, cycle: Period) -> bool:
+    return any(
+        (e.rule_id is None or e.rule_id == rule.pk) and e.starts_on <= cycle.end and e.ends_on >= cycle.start
+        for e in exemptions
+    )
+
+
+def _applies(rule: ComplianceRule, branch: Organization) -> bool:
+    if rule.applies_to == AppliesTo.BRANCH_WITH_COMMITTEE:
+        return branch.has_committee
+    return True
+
+
+def compliance_for_subtree(
+    *, root: Organization, period: Period, paths: list[str] | None = None, as_of: dt.date | None = None,
+) -> ComplianceReport:
+    """Compliance of every branch under `root` (and `root` itself), restricted to `paths` when given
+    (the user's activity.view scope). Four queries."""
+    org_qs = Organization.objects.filter(path__startswith=root.path)
+    if paths is not None:
+        org_qs = org_qs.filter(path_q("path", paths))
+    # Orgs dissolved before the period started can never be expected in it.
+    org_qs = org_qs.filter(Q(dissolved_on__isnull=True) | Q(dissolved_on__gte=period.start))
+    orgs = list(org_qs.order_by("path"))
+    rules = list(ComplianceRule.objects.filter(enabled=True).order_by("kind", "pk"))
+
+    # The span covers every rule cycle that intersects the period (a yearly rule reaches the whole year).
+    cycles_by_kind = {kind: period.cycles(kind) for kind in {r.cycle for r in rules}}
+    as_of = as_of or timezone.localdate()
+    span_start = min([period.start] + [c[0].start for c in cycles_by_kind.values()])
+    span_end = max([period.end] + [c[-1].end for c in cycles_by_kind.values()])
+
+    org_ids = [o.pk for o in orgs]
+    exemptions_by_org: dict[int, list[Exemption]] = defaultdict(list)
+    for exemption in Exemption.objects.filter(
+        org__path__startswith=root.path, starts_on__lte=span_end, ends_on__gte=span_start
+    ).order_by("starts_on", "pk"):
+        exemptions_by_org[exemption.org_id].append(exemption)
+
+    # (org_id, party_group_id, kind, (year, month)) -> count
+    counts: dict[tuple, int] = defaultdict(int)
+    rows = (
+        Activity.objects.filter(
+            org__path__startswith=root.path, kind__in={r.kind for r in rules},
+            starts_at__gte=local_start(span_start), starts_at__lt=local_start(span_end + dt.timedelta(days=1)),
+        )
+        .annotate(month=TruncMonth("starts_at", tzinfo=TZ))
+        .order_by()
+        .values("org_id", "party_group_id", "kind", "month")
+        .annotate(n=Count("pk"))
+    )
+    for row in rows:
+        month = row["month"]
+        if isinstance(month, dt.datetime):
+            month = timezone.localtime(month, TZ) if timezone.is_aware(month) else month
+        counts[(row["org_id"], row["party_group_id"], row["kind"], (month.year, month.month))] += row["n"]
+
+    by_org_kind_month: dict[tuple, int] = defaultdict(int)  # everything held by the branch
+    by_group_kind_month: dict[tuple, int] = defaultdict(int)  # held by (or for) a party group
+    for (org_id, group_id, kind, month), n in counts.items():
+        by_org_kind_month[(org_id, kind, month)] += n
+        if group_id:
+            by_group_kind_month[(group_id, kind, month)] += n
+        elif org_id in org_ids:
+            by_group_kind_month[(org_id, kind, month)] += n  # recorded on the group itself
+
+    groups_by_branch: dict[str, list[Organization]] = defaultdict(list)
+    for org in orgs:
+        if org.kind == OrgKind.PARTY_GROUP:
+            groups_by_branch[org.path[: -Organization.steplen]].append(org)
+
+    def held(table, org_id, kind, cycle):
+        return sum(table.get((org_id, kind, month), 0) for month in cycle.months)
+
+    branches: list[OrgCompliance] = []
+    for branch in orgs:
+        if branch.kind not in BRANCH_KINDS:
+            continue
+        result = OrgCompliance(org=branch, exemptions=exemptions_by_org.get(branch.pk, []))
+        for rule in rules:
+            if not _applies(rule, branch):
+                continue
+            rr = RuleResult(rule=rule)
+            if rule.applies_to == AppliesTo.PARTY_GROUP:
+                targets = [(g, by_group_kind_month, result.exemptions + exemptions_by_org.get(g.pk, []))
+                           for g in groups_by_branch.get(branch.path, [])]
+            else:
+                targets = [(None, by_org_kind_month, result.exemptions)]
+            for group, table, exemptions in targets:
+                for cycle in cycles_by_kind[rule.cycle]:
+                    if cycle.start > as_of:
+                        continue
+                    if not (_existed(branch, cycle) and (group is None or _existed(group, cycle))):
+                        rr.exempt_cycles += 1
+                        continue
+                    if _exempt(exemptions, rule, cycle):
+                        rr.exempt_cycles += 1
+                        continue
+                    n = held(table, (group or branch).pk, rule.kind, cycle)
+                    rr.expected += rule.min_count
+                    rr.held += n
+                    rr.met += min(n, rule.min_count)
+                    if n < rule.min_count:
+                        result.missing.append(Gap(rule=rule, cycle=cycle, expected=rule.min_count, held=n, group=group))
+            if rr.expected or rr.exempt_cycles:
+                result.rules.append(rr)
+        branches.append(result)
+
+    totals_by_path: dict[str, Totals] = defaultdict(Totals)
+    steplen = Organization.steplen
+    for result in branches:
+        t = result.totals()
+        path = result.org.path
+        for depth in range(1, len(path) // steplen + 1):
+            totals_by_path[path[: depth * steplen]].add(t)
+    return ComplianceReport(period=period, root=root, branches=branches, orgs=orgs, totals_by_path=dict(totals_by_path))
+
+
+# ---------------------------------------------------------------- for a user
+def compliance_paths(user) -> list[str] | None:
+    """Org paths whose compliance the user may see (activity.view); None means everything (superuser)."""
+    if user.is_superuser:
+        return None
+    return grant_paths(user, "activity.view")
+
+
+def compliance_roots(*, user):
+    """The top orgs of the user's activity.view scope (the board's default subtree)."""
+    paths = compliance_paths(user)
+    qs = Organization.objects.all()
+    if paths is None:
+        return qs.filter(depth=1).order_by("path")
+    return qs.filter(path__in=paths).order_by("path")
+
+
+def compliance_org_or_none(*, user, pk) -> Organization | None:
+    """An org inside the user's activity.view scope, or None (the view answers 404)."""
+    paths = compliance_paths(user)
+    qs = Organization.objects.all()
+    if paths is not None:
+        if not paths:
+            return None
+        qs = qs.filter(path_q("path", paths))
+    try:
+        return qs.get(pk=pk)
+    except (Organization.DoesNotExist, ValueError, TypeError):
+        return None
+
+
+def compliance_report(*, user, root: Organization, period: Period, as_of: dt.date | None = None) -> ComplianceReport:
+    """The board's report for the subtree at `root`, cut down to the user's activity.view scope."""
+    return compliance_for_subtree(root=root, period=period, paths=compliance_paths(user), as_of=as_of)
+
+
+PERIOD_KIND_LABELS = {Cycle.MONTH: _("月"), Cycle.QUARTER: _("季度"), Cycle.YEAR: _("年")}
+
+
+def exemption_list(*, user, org: Organization | None = None):
+    """Exemptions the user may see (exemption.view), optionally under one org's subtree."""
+    qs = Exemption.objects.restrict(user, "view").select_related("org", "rule", "approved_by")
+    if org is not None:
+        qs = qs.filter(org__path__startswith=org.path)
+    return qs.order_by("-starts_on", "-id")

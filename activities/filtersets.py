@@ -1,0 +1,36 @@
+"""Activity FilterSet, shared by the UI list and its export (and later the API)."""
+
+from __future__ import annotations
+
+import django_filters
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from activities.models import Activity, ActivityKind, ActivityStatus
+from orgs.models import Organization
+from portal.forms import BootstrapFormMixin
+
+
+class ActivityFilterSet(django_filters.FilterSet):
+    org = django_filters.ModelChoiceFilter(label=_("党组织（含下级）"), queryset=Organization.objects.none(), method="filter_org")
+    kind = django_filters.ChoiceFilter(label=_("类型"), choices=ActivityKind.choices)
+    status = django_filters.ChoiceFilter(label=_("状态"), choices=ActivityStatus.choices)
+    date_from = django_filters.DateFilter(label=_("开始日期"), field_name="starts_at", lookup_expr="date__gte",
+                                          widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = django_filters.DateFilter(label=_("截止日期"), field_name="starts_at", lookup_expr="date__lte",
+                                        widget=forms.DateInput(attrs={"type": "date"}))
+
+    class Meta:
+        model = Activity
+        fields = ["org", "kind", "status", "date_from", "date_to"]
+
+    def __init__(self, data=None, queryset=None, *, request_user=None, **kwargs):
+        super().__init__(data, queryset, **kwargs)
+        if request_user is not None:
+            self.filters["org"].queryset = Organization.objects.restrict(request_user, "view").active().order_by("path")
+
+    def get_form_class(self):
+        return type("ActivityFilterForm", (BootstrapFormMixin, super().get_form_class()), {})
+
+    def filter_org(self, queryset, name, value):
+        return queryset.filter(org__path__startswith=value.path)
