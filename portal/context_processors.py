@@ -11,5 +11,7 @@ def navigation(request):
         "nav_roles": [str(labels[r]) for r in Role.values if r in user_roles(user)],
         # Menu items shown only to users who may use them (grants are cached on the user: no extra query).
         "nav_can": {"members": has_perm(user, "member.view"), "transfers": has_perm(user, "transfer.view"),
-                    "activities": has_perm(user, "activity.view")},
+                    "activities": has_perm(user, "activity.view"),
+                    "service_requests": has_perm(user, "service_request.view"),
+                    "service_points": has_perm(user, "service_point.view")},
     }

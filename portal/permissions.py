@@ -24,6 +24,9 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "reveal_log.view",
             "activity.view", "activity.add", "activity.change", "activity.review",
             "exemption.view", "exemption.add",
+            "service_request.view", "service_request.change", "service_request.reveal",
+            "service_point.view", "service_point.add", "service_point.change",
+            "service_category.change",
             "stats.view",
         }
     ),
@@ -38,6 +41,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "roster.view", "roster.add",
             "activity.view", "activity.add", "activity.change",
             "exemption.view",
+            "service_request.view", "service_request.change", "service_request.reveal",
+            "service_point.view", "service_point.change",
             "stats.view",
         }
     ),
@@ -47,10 +52,12 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "org.view",
             "workplace.view",
             "assignment.view",
+            "service_request.view",
+            "service_point.view",
             "stats.view",
         }
     ),
-    Role.VIEWER: frozenset({"org.view", "workplace.view", "stats.view"}),
+    Role.VIEWER: frozenset({"org.view", "workplace.view", "service_point.view", "stats.view"}),
 }
 
 

@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "orgs",
     "members",
     "activities",
+    "services",
 ]
 
 MIDDLEWARE = [

@@ -9,5 +9,7 @@ urlpatterns = [
     path("members/", include("members.urls")),
     path("activities/", include("activities.urls")),
     path("compliance/", include("activities.board_urls")),
+    path("services/", include("services.urls")),
+    path("s/", include("services.public_urls")),
     path("api/v1/", include("orgs.api.urls")),
 ]
