@@ -341,6 +341,7 @@ def workplace_create(*, actor, **data: Any) -> Workplace:
     workplace = Workplace(**data)
     _full_clean(workplace)
     workplace.save()
+    _refresh_reach_on_commit(workplace.pk)
     return workplace
 
 
@@ -355,7 +356,20 @@ def workplace_update(*, actor, workplace: Workplace, **changes: Any) -> Workplac
         setattr(workplace, field, value)
     _full_clean(workplace)
     workplace.save()
+    _refresh_reach_on_commit(workplace.pk)
     return workplace
+
+
+def _refresh_reach_on_commit(workplace_id: int) -> None:
+    """Coordinates or is_active may have changed: recompute this workplace's nearest service point
+    (the 15-minute circle) after commit. Imported lazily: orgs must not import services at load time."""
+
+    def refresh() -> None:
+        from services.actions.points import reach_refresh
+
+        reach_refresh(workplace_ids=[workplace_id])
+
+    transaction.on_commit(refresh)
 
 
 # ---------------------------------------------------------------- instructors

@@ -904,6 +904,9 @@ class _Builder:
         self.build_users()
         from activities.demo import load_demo_activities  # activities depend on orgs, not the other way round
         load_demo_activities(None)
+        from services.demo import load_demo_services
+
+        load_demo_services()
 
 
 def _preflight() -> None:
@@ -959,7 +962,14 @@ def demo_summary() -> list[str]:
         f"党建指导员/联络员：{Instructor.objects.filter(org__path__startswith=root.path).count()} 人，"
         f"选派记录 {assignments.count()} 条（已结束 {assignments.filter(ended_on__isnull=False).count()}）",
         f"组织变更记录：{OrgEvent.objects.filter(org__path__startswith=root.path).count()} 条",
+        *_services_summary(root),
     ]
+
+
+def _services_summary(root) -> list[str]:
+    from services.demo import demo_services_summary  # services depend on orgs, not the other way round
+
+    return demo_services_summary(root)
 
 
 def demo_problems() -> list[str]:

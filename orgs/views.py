@@ -286,5 +286,7 @@ def gaps(request):
         "needs_branch": selectors.gap_needs_own_branch(user=user, org=org)[:limit],
         "oversized": selectors.gap_oversized_branches(user=user, org=org)[:limit],
         "missing_committees": selectors.gap_missing_committees(user=user, org=org)[:limit],
+        "outside_circle": selectors.gap_outside_circle(user=user, org=org)[:limit],
+        "reach_km": selectors.figure_rules()[1] / 1000,
         "limit": limit,
     })

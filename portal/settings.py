@@ -149,6 +149,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = _https
 SECURE_HSTS_PRELOAD = False
 if env_bool("PORTAL_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Public pages count abuse limits per client address. Behind N trusted reverse proxies the client is
+# the Nth entry from the right of X-Forwarded-For; with 0 (no proxy) REMOTE_ADDR is used and the header
+# is ignored, so a client cannot forge its address.
+PORTAL_TRUSTED_PROXY_COUNT = int(os.environ.get("PORTAL_TRUSTED_PROXY_COUNT", "0"))
 if not _https:
     # Plain-HTTP intranet: say so explicitly instead of failing `check --deploy` quietly.
     SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]

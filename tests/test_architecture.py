@@ -59,13 +59,15 @@ def _all_patterns(resolver=None, prefix=""):
 
 
 PUBLIC = {"login", "logout", "healthz", "set_language"}
+#: Pages for gig workers without an account (services/public_urls.py): the only other pages open to anonymous users.
+PUBLIC_NAMESPACE = "public:"
 
 
 @pytest.mark.django_db
 def test_every_portal_page_requires_login(client):
     checked = 0
     for name, pattern in _all_patterns():
-        if name.startswith("admin:") or name in PUBLIC:
+        if name.startswith("admin:") or name in PUBLIC or name.startswith(PUBLIC_NAMESPACE):
             continue
         kwargs = {key: ("json" if key == "format" else "1") for key in pattern.pattern.regex.groupindex}
         url = reverse(name, kwargs=kwargs)
@@ -76,3 +78,18 @@ def test_every_portal_page_requires_login(client):
             assert response.status_code == 302 and "/login/" in response["Location"], f"{name} {url} -> {response.status_code}"
         checked += 1
     assert checked >= 10
+
+
+@pytest.mark.django_db
+def test_anonymous_pages_are_only_the_public_service_pages(client):
+    """Every page an anonymous visitor can open is a public service page (no login redirect, no error)."""
+    opened = []
+    for name, pattern in _all_patterns():
+        if name.startswith("admin:") or name in PUBLIC:
+            continue
+        if pattern.pattern.regex.groupindex:
+            continue  # pages that need a code or an id are covered by the public page tests
+        response = client.get(reverse(name))
+        if response.status_code == 200:
+            opened.append(name)
+    assert opened and all(name.startswith(PUBLIC_NAMESPACE) for name in opened), opened

@@ -46,3 +46,7 @@ class CoverageFiguresSerializer(serializers.Serializer):
     gig_workers_org_covered = serializers.IntegerField()
     gig_workers_work_covered = serializers.IntegerField()
     needs_own_branch = serializers.IntegerField()
+    within_reach = serializers.IntegerField(help_text="workplaces within the 15-minute service circle")
+    gig_workers_within_reach = serializers.IntegerField()
+    reach_rate = serializers.FloatField(allow_null=True)
+    gig_reach_rate = serializers.FloatField(allow_null=True)

@@ -1,0 +1,113 @@
+"""Writes for request categories and reply templates (district staff: service_category.change).
+
+Categories have no history table of their own; each change writes a Django admin LogEntry (who, when,
+which fields) so the audit trail sits where superusers already look."""
+
+from __future__ import annotations
+
+import json
+
+from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils.translation import gettext as _
+
+from orgs.models import Organization, OrgKind, OrgStatus
+from portal.exceptions import DomainError
+from portal.scoping import grant_paths, has_perm
+from services.models import ExtraField, ReplyTemplate, Routing, ServiceCategory
+
+__all__ = ["CATEGORY_FIELDS", "category_update", "reply_template_save"]
+
+CATEGORY_FIELDS = ("name", "guidance", "required_fields", "routing", "default_org", "sla_hours", "enabled")
+
+
+def _check(actor) -> None:
+    if actor is None or not actor.is_authenticated or not has_perm(actor, "service_category.change"):
+        raise DomainError(_("您无权修改诉求类别。"))
+
+
+def _clean_save(obj) -> None:
+    try:
+        obj.full_clean()
+    except ValidationError as exc:
+        field = next(iter(exc.message_dict), None) if hasattr(exc, "error_dict") else None
+        raise DomainError("；".join(exc.messages), field=field) from exc
+    obj.save()
+
+
+def _log(actor, obj, flag: int, changed: list[str]) -> None:
+    LogEntry.objects.create(
+        user_id=actor.pk, content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk),
+        object_repr=str(obj)[:200], action_flag=flag, change_message=json.dumps([{"changed": {"fields": changed}}]),
+    )
+
+
+@transaction.atomic
+def category_update(*, actor, category: ServiceCategory, **fields) -> ServiceCategory:
+    """Change a category's texts, required fields, routing, responsible org, SLA or whether it is offered."""
+    _check(actor)
+    unknown = set(fields) - set(CATEGORY_FIELDS)
+    if unknown:
+        raise DomainError(_("不能设置字段：%(f)s") % {"f": ", ".join(sorted(unknown))})
+    locked = ServiceCategory.objects.select_for_update().get(pk=category.pk)
+    if "required_fields" in fields:
+        values = list(dict.fromkeys(fields["required_fields"] or []))
+        if set(values) - set(ExtraField.values):
+            raise DomainError(_("未知的补充项。"), field="required_fields")
+        fields["required_fields"] = values
+    if "routing" in fields and fields["routing"] not in Routing.values:
+        raise DomainError(_("请选择分派方式。"), field="routing")
+    if "default_org" in fields:
+        org = fields["default_org"]
+        if org is not None:
+            org = Organization.objects.filter(pk=org.pk).first()
+            if org is None or org.status != OrgStatus.ACTIVE:
+                raise DomainError(_("该党组织已撤销。"), field="default_org")
+            if org.kind == OrgKind.PARTY_GROUP:
+                raise DomainError(_("党小组不能承办诉求，请选择党支部或上级党组织。"), field="default_org")
+            if not actor.is_superuser and not any(
+                org.path.startswith(p) for p in grant_paths(actor, "service_request.change")
+            ):
+                raise DomainError(_("所选党组织不在您的管理范围内。"), field="default_org")
+        fields["default_org"] = org
+    routing = fields.get("routing", locked.routing)
+    default_org = fields["default_org"] if "default_org" in fields else locked.default_org
+    if routing == Routing.CATEGORY_ORG and default_org is None:
+        raise DomainError(_("“始终交类别责任组织”须选择责任党组织。"), field="default_org")
+    if "name" in fields:
+        fields["name"] = (fields["name"] or "").strip()
+    changed = [name for name, value in fields.items() if getattr(locked, name) != value]
+    for name, value in fields.items():
+        setattr(locked, name, value)
+    _clean_save(locked)
+    if changed:
+        _log(actor, locked, CHANGE, changed)
+    return locked
+
+
+@transaction.atomic
+def reply_template_save(
+    *, actor, category: ServiceCategory, title: str, body: str, position: int = 0, template: ReplyTemplate | None = None,
+) -> ReplyTemplate:
+    """Add a reply template to `category` or change one of its own (general templates stay as seeded)."""
+    _check(actor)
+    if template is None:
+        template = ReplyTemplate(category=category)
+        flag = ADDITION
+    else:
+        template = ReplyTemplate.objects.select_for_update().filter(pk=template.pk, category=category).first()
+        if template is None:
+            raise DomainError(_("该回复模板不属于此类别。"))
+        flag = CHANGE
+    template.title = (title or "").strip()
+    template.body = (body or "").strip()
+    template.position = position or 0
+    if not template.title:
+        raise DomainError(_("请填写标题。"), field="title")
+    if not template.body:
+        raise DomainError(_("请填写内容。"), field="body")
+    _clean_save(template)
+    _log(actor, template, flag, ["title", "body", "position"])
+    return template

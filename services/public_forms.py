@@ -1,0 +1,122 @@
+"""Forms of the public pages: submit a request, look it up, confirm or reopen it.
+
+The forms check shape (required, lengths); the rules (phone format, extra fields, limits) are checked
+by services.actions.intake.request_submit, whose DomainErrors name these field names.
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from portal.forms import BootstrapFormMixin
+from services.models import ExtraField, MemberAnswer
+from services.selectors import public
+
+HONEYPOT = "website"  # a field people never see; bots fill every input
+
+EXTRA_WIDGETS = {
+    ExtraField.AMOUNT_OWED: forms.TextInput(attrs={"inputmode": "decimal", "placeholder": _("例如 3500")}),
+    ExtraField.OWED_SINCE: forms.TextInput(attrs={"type": "month", "placeholder": _("例如 2025-03")}),
+}
+
+
+class _RadioButtons:
+    """Radio choices rendered as large toggle buttons (Bootstrap .btn-check), not as text inputs."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for field in self.fields.values():
+            if isinstance(field.widget, forms.RadioSelect):
+                field.widget.attrs["class"] = "btn-check"
+
+
+class IntakeForm(_RadioButtons, BootstrapFormMixin, forms.Form):
+    description = forms.CharField(
+        label=_("遇到了什么问题"), max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 5, "placeholder": _("请写清楚时间、地点、经过和需要的帮助")}),
+    )
+    requester_name = forms.CharField(label=_("您的称呼"), max_length=50, help_text=_("可只写姓氏，如“张师傅”"))
+    phone = forms.CharField(
+        label=_("手机号"), max_length=20, help_text=_("仅用于工作人员联系您，加密保存"),
+        widget=forms.TextInput(attrs={"type": "tel", "inputmode": "tel", "autocomplete": "tel"}),
+    )
+    member_answer = forms.ChoiceField(label=_("您是党员吗"), choices=MemberAnswer.choices, initial=MemberAnswer.UNKNOWN,
+                                      widget=forms.RadioSelect)
+    region = forms.TypedChoiceField(label=_("所在街道/社区"), coerce=int, required=False, empty_value=None)
+    workplace = forms.TypedChoiceField(label=_("所在站点或单位（选填）"), coerce=int, required=False, empty_value=None)
+    place = forms.CharField(label=_("或填写所在地点（选填）"), max_length=200, required=False,
+                            widget=forms.TextInput(attrs={"placeholder": _("例如 某某路与某某街交叉口")}))
+    latitude = forms.CharField(required=False, widget=forms.HiddenInput)
+    longitude = forms.CharField(required=False, widget=forms.HiddenInput)
+    consent = forms.BooleanField(label=_("同意将联系电话用于办理本诉求"),
+                                 error_messages={"required": _("请勾选同意，工作人员才能联系您办理。")})
+    website = forms.CharField(label=_("请勿填写此项"), required=False,
+                              widget=forms.TextInput(attrs={"tabindex": "-1", "autocomplete": "off"}))
+
+    def __init__(self, *args, category, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.category = category
+        self.fields["region"].choices = [("", _("请选择（可不选）"))] + public.street_choices()
+        self.fields["workplace"].choices = [("", _("不选择"))] + [
+            (street or _("其他"), options) for street, options in public.workplace_choices()
+        ]
+        self.extra_codes = [code for code in (category.required_fields or []) if code in ExtraField.values]
+        for code in self.extra_codes:
+            widget = EXTRA_WIDGETS.get(code, forms.TextInput())
+            field = forms.CharField(label=ExtraField(code).label, max_length=100, widget=widget)
+            field.widget.attrs["class"] = "form-control"
+            self.fields[code] = field
+
+    @property
+    def extra_fields(self):
+        return [self[code] for code in self.extra_codes]
+
+    def clean_workplace(self):
+        pk = self.cleaned_data.get("workplace")
+        if pk is None:
+            return None
+        workplace = public.intake_workplace(pk)
+        if workplace is None:
+            raise forms.ValidationError(_("所选单位不存在或已停业，请重新选择。"))
+        return workplace
+
+    def clean_region(self):
+        pk = self.cleaned_data.get("region")
+        return public.intake_region(pk) if pk is not None else None
+
+    def action_kwargs(self) -> dict:
+        """Keyword arguments for services.actions.intake.request_submit."""
+        data = self.cleaned_data
+        return {
+            "category": self.category, "description": data["description"], "requester_name": data["requester_name"],
+            "phone": data["phone"], "member_answer": data["member_answer"], "workplace": data.get("workplace"),
+            "place": data.get("place", ""), "latitude": data.get("latitude") or None, "longitude": data.get("longitude") or None,
+            "region": data.get("region"), "extra": {code: data.get(code, "") for code in self.extra_codes},
+        }
+
+
+class TrackForm(BootstrapFormMixin, forms.Form):
+    code = forms.CharField(
+        label=_("查询码"), max_length=30,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "placeholder": "XXXX-XXXX-XXXX"}),
+    )
+    phone_suffix = forms.RegexField(
+        label=_("手机号后四位"), regex=r"^\d{4}$", error_messages={"invalid": _("请输入手机号的后四位数字。")},
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": "4"}),
+    )
+
+
+SATISFACTION_CHOICES = [
+    (5, _("5 分 很满意")), (4, _("4 分 满意")), (3, _("3 分 一般")), (2, _("2 分 不满意")), (1, _("1 分 很不满意")),
+]
+
+
+class ConfirmForm(_RadioButtons, BootstrapFormMixin, forms.Form):
+    satisfaction = forms.TypedChoiceField(label=_("对办理结果的满意程度"), choices=SATISFACTION_CHOICES, coerce=int,
+                                          widget=forms.RadioSelect, error_messages={"required": _("请为办理结果打分。")})
+    comment = forms.CharField(label=_("评价（选填）"), max_length=500, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReopenForm(BootstrapFormMixin, forms.Form):
+    reason = forms.CharField(label=_("还有什么问题没有解决"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
