@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from portal import crypto
+from services.actions.intake import CODE_ALPHABET, CODE_LENGTH
 from services.models import (
     EntryKind,
     MemberAnswer,
@@ -37,7 +38,6 @@ from services.models import (
 
 TZ = ZoneInfo("Asia/Shanghai")
 SEED = 20261201
-TRACKING_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 
 # (name, kind, street key, x km, y km, operator org code, hours, amenities, status)
 POINTS = (
@@ -130,7 +130,7 @@ def _point_coordinates(x_km: float, y_km: float) -> tuple[Decimal, Decimal]:
 def _code(rng: random.Random, taken: set[str]) -> str:
     # Drawn from the seeded generator for a reproducible demo; real intake draws with `secrets`.
     while True:
-        code = "".join(rng.choice(TRACKING_ALPHABET) for _ in range(12))
+        code = "".join(rng.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
         if code not in taken:
             taken.add(code)
             return code
