@@ -28,6 +28,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "service_point.view", "service_point.add", "service_point.change",
             "service_category.change",
             "stats.view",
+            "reminder_rule.view", "reminder_rule.change",
+            "snapshot.view", "snapshot.add",
         }
     ),
     Role.SECRETARY: frozenset(
@@ -57,7 +59,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "stats.view",
         }
     ),
-    Role.VIEWER: frozenset({"org.view", "workplace.view", "service_point.view", "stats.view"}),
+    Role.VIEWER: frozenset({"org.view", "workplace.view", "service_point.view", "stats.view", "snapshot.view"}),
 }
 
 

@@ -257,9 +257,33 @@ LOGGING = {
 PORTAL_DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the documented demo password, used only by load_demo
 
 # Task modules beyond each app's tasks.py (autodiscovery only imports <app>.tasks).
-CELERY_IMPORTS = ["members.transfer_tasks"]
-# In Asia/Shanghai (CELERY_TIMEZONE). Exactly one beat runs in production.
+CELERY_IMPORTS = ["members.transfer_tasks", "portal.reminder_tasks", "portal.snapshot_tasks"]
+# In Asia/Shanghai (CELERY_TIMEZONE). Exactly one beat runs in production. Every task here is idempotent,
+# so a missed or doubled beat tick is harmless.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "portal.heartbeat", "schedule": 60.0, "kwargs": {"name": "worker"}},
     "transfers-expire": {"task": "members.transfers_expire", "schedule": crontab(hour=1, minute=5)},
+    "reminders-daily": {"task": "portal.reminders_sweep_all", "schedule": crontab(hour=7, minute=30)},
+    "snapshots-monthly": {"task": "portal.snapshots_monthly", "schedule": crontab(day_of_month=1, hour=2, minute=30)},
+    "requests-escalate": {"task": "services.requests_escalate_overdue", "schedule": crontab(minute="*/15")},
+    "requests-autoclose": {"task": "services.requests_autoclose_resolved", "schedule": crontab(hour=3, minute=10)},
+    "public-hits-purge": {"task": "services.public_hits_purge", "schedule": crontab(minute=20)},
+    "reach-refresh": {"task": "services.reach_refresh", "schedule": crontab(hour=2, minute=10)},
 }
+
+# --- Email (reminders) --------------------------------------------------------
+# Embedded: messages are written as files under var/mail (nothing leaves the machine). Production: SMTP on
+# the intranet, configured by EMAIL_HOST / EMAIL_PORT / EMAIL_HOST_USER / EMAIL_HOST_PASSWORD / EMAIL_USE_TLS.
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND") or (
+    "django.core.mail.backends.smtp.EmailBackend" if os.environ.get("EMAIL_HOST") else "django.core.mail.backends.filebased.EmailBackend"
+)
+EMAIL_FILE_PATH = str(VAR_DIR / "mail")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "0") == "1"
+EMAIL_TIMEOUT = 20
+# The portal's address as users reach it, for the links in reminder e-mails (paths only when empty).
+PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "")
+DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "党建工作平台 <noreply@portal.invalid>")

@@ -196,3 +196,21 @@ def world(db) -> World:
         district_user=district_user, secretary=secretary, instructor=instructor, viewer=viewer,
         superuser=superuser, nobody=nobody, inactive=inactive,
     ).refresh()
+
+
+@pytest.fixture
+def seeded_transactional_db(transactional_db):
+    """transactional_db with the rows that data migrations seed (rule rows, compliance rules, categories,
+    reminder rules) put back: a transactional test's flush wipes them. Preferred to serialized_rollback,
+    whose restore collides with content types re-created by an earlier flush (post_migrate)."""
+    import importlib
+    import pkgutil
+
+    from django.apps import apps
+
+    for app_label in ("portal", "activities", "services"):
+        package = importlib.import_module(f"{app_label}.migrations")
+        for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda i: i.name):
+            module = importlib.import_module(f"{app_label}.migrations.{info.name}")
+            if callable(getattr(module, "seed", None)):
+                module.seed(apps, None)  # every seed is get_or_create: idempotent

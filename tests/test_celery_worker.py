@@ -18,6 +18,7 @@ import threading
 import time
 import uuid
 
+import kombu.pools
 import pytest
 from celery import signals
 from celery.contrib.testing.worker import start_worker
@@ -54,6 +55,7 @@ def _reset_pools() -> None:
     if app._pool is not None:
         app._pool.force_close_all()
     app._pool = None
+    kombu.pools.reset()  # kombu's global pool registry, or a second Redis test finds a closed pool
     with contextlib.suppress(AttributeError, KeyError):
         app.__dict__["amqp"]._producer_pool = None
 
