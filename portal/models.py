@@ -98,6 +98,10 @@ class Notification(models.Model):
     url = models.CharField(_("链接"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("时间"), default=timezone.now)
     read_at = models.DateTimeField(_("已读时间"), null=True, blank=True)
+    # The send-log row a reminder came from (written in the same INSERT as the notification: no UPDATE).
+    reminder_send = models.OneToOneField(
+        "portal.ReminderSend", on_delete=models.SET_NULL, null=True, blank=True, related_name="notification", verbose_name=_("提醒发送记录")
+    )
 
     class Meta:
         verbose_name = _("站内通知")
@@ -168,7 +172,7 @@ class ReminderRule(models.Model):
     name = models.CharField(_("名称"), max_length=100)
     kind = models.CharField(_("提醒类型"), max_length=30, choices=ReminderKind.choices)
     offset = models.PositiveIntegerField(_("提前/延后量"), default=0)
-    offset_unit = models.CharField(_("单位"), max_length=10, choices=OffsetUnit.choices, default=OffsetUnit.DAY)
+    offset_unit = models.CharField(_("时间单位"), max_length=10, choices=OffsetUnit.choices, default=OffsetUnit.DAY)
     direction = models.CharField(_("方向"), max_length=10, choices=Direction.choices, default=Direction.BEFORE)
     repeat_every_days = models.PositiveIntegerField(_("重复间隔（天）"), default=0, help_text=_("0 表示不重复"))
     repeat_limit = models.PositiveSmallIntegerField(_("最多重复次数"), default=0)
@@ -249,9 +253,6 @@ class ReminderSend(models.Model):
     status = models.CharField(_("状态"), max_length=10, choices=SendStatus.choices, default=SendStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(_("尝试次数"), default=0)
     error = models.CharField(_("错误"), max_length=300, blank=True)
-    notification = models.ForeignKey(
-        Notification, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("通知")
-    )
     created_at = models.DateTimeField(_("记录时间"), default=timezone.now)
     sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
 

@@ -6,9 +6,10 @@ date, repetitions, catch-up, effective_from, and the reference date of every kin
 One sweep of one rule on one day (`reminder_rule_sweep`):
 
 1. A ReminderRun row (status running) is written and committed first, so a failure is recorded on it.
-2. The rule's finder returns the candidates; every candidate's subject and body are rendered
-   (portal.reminder_templates.render, context = COMMON_KEYS + the kind's KIND_KEYS) BEFORE anything is
-   claimed: a broken template fails the rule as a whole.
+2. The rule's finder returns the candidates; the send-log keys already written for them are read (one query)
+   and only the missing rows are built. Their subjects and bodies are rendered (portal.reminder_templates,
+   context = COMMON_KEYS + the kind's KIND_KEYS; `Messages` renders each once) BEFORE anything is claimed: a
+   broken template fails the rule as a whole. A repeated sweep of the same day builds and renders nothing.
 3. Claim, in ONE transaction: ReminderSend rows, one per candidate x recipient x channel, are inserted
    with INSERT ... ON CONFLICT DO NOTHING (bulk_create(ignore_conflicts=True)) carrying this run. The
    unique constraint "remindersend_once" (rule, object, reference date, repetition, recipient, channel)
@@ -123,39 +124,66 @@ def _check(rule: ReminderRule) -> None:
         })
 
 
+class Messages:
+    """Subject and body of a rule's candidates, rendered on demand and once per (object, reference date,
+    repetition): a sweep renders only what it is about to send, not what was sent on earlier days."""
+
+    def __init__(self, rule: ReminderRule, candidates: list[Candidate]):
+        self.rule = rule
+        self.by_key = {(c.object_id, c.reference_date): c for c in candidates}
+        self.cache: dict[tuple, Rendered] = {}
+
+    def get(self, object_id: int, reference_date: dt.date, repetition: int | None = None) -> Rendered | None:
+        """None when the object is not among today's candidates (no longer due)."""
+        candidate = self.by_key.get((object_id, reference_date))
+        if candidate is None:
+            return None
+        k = candidate.repetition if repetition is None else repetition
+        key = (object_id, reference_date, k)
+        if key not in self.cache:
+            self.cache[key] = _render(self.rule, candidate, repetition=k)
+        return self.cache[key]
+
+
 @transaction.atomic
-def _claim(rule: ReminderRule, run: ReminderRun, rendered: list[Rendered], today: dt.date, now: dt.datetime) -> int:
-    """Insert the send log rows (ON CONFLICT DO NOTHING) and deliver the in-app ones this run inserted."""
+def _claim(rule: ReminderRule, run: ReminderRun, candidates: list[Candidate], messages: Messages, now: dt.datetime) -> int:
+    """Insert the send-log rows not yet in the log (ON CONFLICT DO NOTHING for a concurrent sweep) and deliver
+    the in-app ones this run inserted. Everything to be sent is rendered before the first INSERT."""
     channels, roles = _channels(rule), _roles(rule)
-    recipients = resolve_recipients([r.candidate for r in rendered], roles)
+    if not candidates or not channels:
+        return 0
+    recipients = resolve_recipients(candidates, roles)
+    # What earlier runs already logged (one query): a repeated sweep inserts nothing and renders nothing.
+    logged = set(
+        ReminderSend.objects.filter(rule=rule, reference_date__in={c.reference_date for c in candidates})
+        .values_list("object_id", "reference_date", "repetition", "recipient_id", "channel")
+    )
     rows = [
         ReminderSend(
-            rule=rule, object_id=r.candidate.object_id, object_label=r.candidate.object_label[:200],
-            reference_date=r.candidate.reference_date, repetition=r.candidate.repetition, recipient_id=recipient.user_id,
-            channel=channel, run=run, created_at=now,
+            rule=rule, object_id=c.object_id, object_label=c.object_label[:200], reference_date=c.reference_date,
+            repetition=c.repetition, recipient_id=recipient.user_id, channel=channel, run=run, created_at=now,
         )
-        for r, users in zip(rendered, recipients, strict=True) for recipient in users for channel in channels
+        for c, users in zip(candidates, recipients, strict=True) for recipient in users for channel in channels
+        if (c.object_id, c.reference_date, c.repetition, recipient.user_id, channel) not in logged
     ]
     if not rows:
         return 0
+    for row in rows:  # a broken template fails here, before anything is written
+        messages.get(row.object_id, row.reference_date, row.repetition)
     ReminderSend.objects.bulk_create(rows, ignore_conflicts=True, batch_size=500)
     mine = list(ReminderSend.objects.filter(run=run).order_by("pk"))
     in_app = [send for send in mine if send.channel == Channel.IN_APP]
     if in_app:
-        by_key = {(r.candidate.object_id, r.candidate.reference_date): r for r in rendered}
         notifications = []
         for send in in_app:
-            r = by_key[(send.object_id, send.reference_date)]
+            r = messages.get(send.object_id, send.reference_date, send.repetition)
             notifications.append(Notification(
                 user_id=send.recipient_id, kind=NotificationKind.REMINDER, title=r.subject[:200], body=r.body,
-                url=r.candidate.url[:300], created_at=now,
+                url=r.candidate.url[:300], created_at=now, reminder_send_id=send.pk,
             ))
-        notifications = Notification.objects.bulk_create(notifications, batch_size=500)
-        for send, notification in zip(in_app, notifications, strict=True):
-            send.notification_id = notification.pk
-            send.status = SendStatus.SENT
-            send.sent_at = now
-        ReminderSend.objects.bulk_update(in_app, ["notification", "status", "sent_at"], batch_size=500)
+        Notification.objects.bulk_create(notifications, batch_size=500)
+        # One UPDATE for all of them (bulk_update would build a CASE per row: seconds at city scale).
+        ReminderSend.objects.filter(run=run, channel=Channel.IN_APP).update(status=SendStatus.SENT, sent_at=now)
     return len(mine)
 
 
@@ -170,18 +198,17 @@ def reminder_rule_sweep(*, rule_id: int, today: dt.date | None = None, now: dt.d
     try:
         _check(rule)
         candidates = reminder_candidates(rule, today=today, now=now)
-        rendered = [_render(rule, candidate) for candidate in candidates]
-        sent = _claim(rule, run, rendered, today, now)
+        messages = Messages(rule, candidates)
+        sent = _claim(rule, run, candidates, messages, now)
+        run.candidates, run.sent = len(candidates), sent
+        run.emailed = reminder_emails_deliver(rule_id=rule.pk, today=today, now=now, messages=messages)
+    except EMAIL_ERRORS as exc:
+        _finish(run, status=RunStatus.FAILED, error=_("邮件发送暂时失败，将自动重试：%(error)s") % {"error": exc})
+        raise
     except Exception as exc:
         logger.exception("reminder rule %s (%s) failed on %s", rule.pk, rule.kind, today)
         _finish(run, status=RunStatus.FAILED, error=str(exc) or exc.__class__.__name__)
         return run
-    run.candidates, run.sent = len(candidates), sent
-    try:
-        run.emailed = reminder_emails_deliver(rule_id=rule.pk, today=today, now=now, rendered=rendered)
-    except EMAIL_ERRORS as exc:
-        _finish(run, status=RunStatus.FAILED, error=_("邮件发送暂时失败，将自动重试：%(error)s") % {"error": exc})
-        raise
     _finish(run, status=RunStatus.OK)
     logger.info("reminder rule %s (%s) on %s: %s due, %s sends claimed, %s emailed",
                 rule.pk, rule.kind, today, run.candidates, run.sent, run.emailed)
@@ -215,7 +242,7 @@ def reminders_sweep(*, today: dt.date | None = None, kind: str | None = None, no
 
 
 def reminder_emails_deliver(
-    *, rule_id: int, today: dt.date | None = None, now: dt.datetime | None = None, rendered: list[Rendered] | None = None
+    *, rule_id: int, today: dt.date | None = None, now: dt.datetime | None = None, messages: Messages | None = None
 ) -> int:
     """Send the rule's pending email rows; returns how many were sent. Rows are locked (SKIP LOCKED) while
     they are sent, so concurrent deliveries never send a row twice. Raises the first transient error after
@@ -227,10 +254,9 @@ def reminder_emails_deliver(
     )
     if not pending.exists():
         return 0
-    if rendered is None:
+    if messages is None:
         _check(rule)
-        rendered = [_render(rule, c) for c in reminder_candidates(rule, today=today, now=now)]
-    by_key = {(r.candidate.object_id, r.candidate.reference_date): r for r in rendered}
+        messages = Messages(rule, reminder_candidates(rule, today=today, now=now))
     error = None
     sent = 0
     with transaction.atomic():
@@ -243,17 +269,15 @@ def reminder_emails_deliver(
         opened = False
         try:
             for send in rows:
-                r = by_key.get((send.object_id, send.reference_date))
                 if not send.recipient.email:
                     send.status, send.error = SendStatus.SKIPPED, _("接收人未设置电子邮箱")
                     changed.append(send)
                     continue
+                r = messages.get(send.object_id, send.reference_date, send.repetition)
                 if r is None:
                     send.status, send.error = SendStatus.FAILED, _("提醒条件已不再满足，未发送")
                     changed.append(send)
                     continue
-                if send.repetition != r.candidate.repetition:
-                    r = _render(rule, r.candidate, repetition=send.repetition)
                 message = EmailMessage(
                     subject=r.subject, body=_email_body(r), from_email=settings.DEFAULT_FROM_EMAIL,
                     to=[send.recipient.email], connection=mail,
@@ -275,7 +299,7 @@ def reminder_emails_deliver(
                     if error is not None:
                         break
                     continue
-                send.status, send.sent_at, send.error = SendStatus.SENT, timezone.now(), ""
+                send.status, send.sent_at, send.error = SendStatus.SENT, now, ""
                 send.attempts += 1
                 changed.append(send)
                 sent += 1
@@ -283,14 +307,26 @@ def reminder_emails_deliver(
             if opened:
                 with contextlib.suppress(*EMAIL_ERRORS):
                     mail.close()
-        if changed:
-            ReminderSend.objects.bulk_update(changed, ["status", "sent_at", "error", "attempts"], batch_size=500)
+        _save_outcomes(changed)
     if sent:
         logger.info("reminder rule %s: %s emails sent", rule.pk, sent)
     if error is not None:
         logger.warning("reminder rule %s: email delivery failed transiently (%s), will retry", rule.pk, error.__class__.__name__)
         raise error
     return sent
+
+
+def _save_outcomes(changed: list[ReminderSend]) -> None:
+    """Write the delivery outcomes with one UPDATE per distinct outcome (sent, skipped, gave up...), not a
+    CASE per row: nearly every row of a batch shares its outcome."""
+    groups: dict[tuple, list[int]] = {}
+    for send in changed:
+        groups.setdefault((send.status, send.sent_at, send.error, send.attempts), []).append(send.pk)
+    for (status, sent_at, error, attempts), pks in groups.items():
+        for start in range(0, len(pks), 500):
+            ReminderSend.objects.filter(pk__in=pks[start:start + 500]).update(
+                status=status, sent_at=sent_at, error=error, attempts=attempts,
+            )
 
 
 def _email_body(r: Rendered) -> str:

@@ -176,6 +176,9 @@ def test_one_sweep_sends_exactly_what_a_person_expects_and_a_second_sends_nothin
     assert actual == expected, {"missing": sorted(expected - actual)[:10], "unexpected": sorted(actual - expected)[:10]}
     in_app = {row for row in expected if row[5] == Channel.IN_APP}
     assert Notification.objects.filter(kind="reminder").count() == len(in_app)
+    # every notice points at its own in-app send-log row, addressed to the same person
+    linked = Notification.objects.filter(kind="reminder").values_list("user_id", "reminder_send__recipient_id", "reminder_send__channel")
+    assert all(user == recipient and channel == Channel.IN_APP for user, recipient, channel in linked)
     emails_sent = len(mail.outbox)
     assert emails_sent == ReminderSend.objects.filter(channel=Channel.EMAIL, status="sent").count() > 0
 
