@@ -30,6 +30,9 @@ from portal.snapshot_report import build_report
 logger = logging.getLogger(__name__)
 
 IN_PROGRESS = (SnapshotStatus.PENDING, SnapshotStatus.RUNNING)
+# A request older than this that is still pending or running lost its task (a broker wiped, a worker gone
+# for good): it no longer blocks a new request. Taking a snapshot of a city takes seconds, not hours.
+STALE_AFTER = dt.timedelta(hours=2)
 
 
 def may_request_snapshot(actor, org: Organization) -> bool:
@@ -62,7 +65,9 @@ def snapshot_request(*, actor, org: Organization) -> CoverageSnapshot:
     org = Organization.objects.select_for_update().get(pk=org.pk)
     if org.status != OrgStatus.ACTIVE or org.kind == OrgKind.PARTY_GROUP:
         raise DomainError(_("只能为正常状态的党组织（党小组除外）生成快照。"), field="org")
-    if CoverageSnapshot.objects.filter(org=org, kind=SnapshotKind.ON_DEMAND, status__in=IN_PROGRESS).exists():
+    if CoverageSnapshot.objects.filter(
+        org=org, kind=SnapshotKind.ON_DEMAND, status__in=IN_PROGRESS, requested_at__gte=timezone.now() - STALE_AFTER
+    ).exists():
         raise ConflictError(_("该党组织已有一份快照正在生成，请等待完成后再申请。"), field="org")
     today = timezone.localdate()
     snapshot = CoverageSnapshot(

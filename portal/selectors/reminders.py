@@ -17,6 +17,8 @@ Timing (decided for issue 6; see KIND_DIRECTION in portal/models.py for the refe
   still holds (transfer still open, request still open and overdue).
 - effective_from: only reference dates R >= rule.effective_from are considered (CiviCRM's effective start
   date): nothing older is ever sent, a new rule never mails the past.
+- A closer rule of the same kind supersedes a farther one (`superseding_rules`): once the nearer rule is
+  due for an object, the farther one is not sent for it (no belated "6 months ahead" next to "1 month ahead").
 - A rule whose `direction` differs from KIND_DIRECTION[kind] finds nothing (portal.actions.reminders
   refuses to run it and records why).
 
@@ -332,10 +334,32 @@ FINDERS: dict[str, Finder] = {
 
 
 def reminder_candidates(rule: ReminderRule, *, today: dt.date, now: dt.datetime) -> list[Candidate]:
-    """What `rule` finds due on `today` (empty for a rule whose direction does not match its kind)."""
+    """What `rule` finds due on `today` (empty for a rule whose direction does not match its kind), less what
+    a closer rule of the same kind supersedes."""
     if rule.direction != KIND_DIRECTION.get(rule.kind):
         return []
-    return FINDERS[rule.kind](rule, today, now)
+    candidates = FINDERS[rule.kind](rule, today, now)
+    closer = superseding_rules(rule)
+    if not closer:
+        return candidates
+    return [c for c in candidates if not any(repetition_due(other, c.reference_date, today) is not None for other in closer)]
+
+
+def superseding_rules(rule: ReminderRule) -> list[ReminderRule]:
+    """Enabled rules of the same kind whose first reminder falls closer to the reference date (a smaller lead
+    before it, a longer wait after it) and that reach at least the same people by the same channels. Once
+    such a rule is due for an object, this rule is not: 13 days before a committee term ends, the "1 month
+    ahead" reminder goes out, not a belated "6 months ahead" one as well."""
+    def lead_days(r: ReminderRule) -> int:  # months counted as 31 days: only the order matters
+        return r.offset * (31 if r.offset_unit == OffsetUnit.MONTH else 1)
+
+    before = KIND_DIRECTION[rule.kind] == Direction.BEFORE
+    result = []
+    for other in ReminderRule.objects.filter(kind=rule.kind, enabled=True, direction=rule.direction).exclude(pk=rule.pk):
+        nearer = lead_days(other) < lead_days(rule) if before else lead_days(other) > lead_days(rule)
+        if nearer and set(rule.recipients) <= set(other.recipients) and set(rule.channels) <= set(other.channels):
+            result.append(other)
+    return result
 
 
 # ---------------------------------------------------------------- recipients

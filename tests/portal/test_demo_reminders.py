@@ -143,12 +143,29 @@ def _objects(rule: ReminderRule) -> list[tuple[int, dt.date, list[Organization]]
     return found
 
 
+def _lead_days(rule: ReminderRule) -> int:
+    return rule.offset * (31 if rule.offset_unit == OffsetUnit.MONTH else 1)
+
+
+def _superseded(rule: ReminderRule, reference: dt.date, rules: list[ReminderRule]) -> bool:
+    """A nearer rule of the same kind, reaching the same people by the same channels, is due for the object."""
+    for other in rules:
+        if other.pk == rule.pk or other.kind != rule.kind:
+            continue
+        nearer = _lead_days(other) < _lead_days(rule) if rule.direction == Direction.BEFORE else _lead_days(other) > _lead_days(rule)
+        reaches = set(rule.recipients) <= set(other.recipients) and set(rule.channels) <= set(other.channels)
+        if nearer and reaches and _repetition(other, reference) is not None:
+            return True
+    return False
+
+
 def expected_sends() -> set[tuple]:
     expected = set()
-    for rule in ReminderRule.objects.filter(enabled=True):
+    rules = list(ReminderRule.objects.filter(enabled=True))
+    for rule in rules:
         for object_id, reference, orgs in _objects(rule):
             repetition = _repetition(rule, reference)
-            if repetition is None:
+            if repetition is None or _superseded(rule, reference, rules):
                 continue
             users = {user for org in orgs for role in rule.recipients for user in _nearest_holders(org, role)}
             for user in users:

@@ -267,6 +267,27 @@ def test_term_ending_six_months_and_one_month_ahead(world):
     assert candidate.url == f"/orgs/{world.jb.pk}/"
 
 
+def test_a_closer_rule_of_the_same_kind_supersedes_a_farther_one(world):
+    """First sweep 13 days before the term ends (the portal went live late, or the worker was down): the
+    person gets the "1 month ahead" reminder, not a belated "6 months ahead" one as well."""
+    Organization.objects.filter(pk=world.jb.pk).update(has_committee=True, committee_elected_on=dt.date(2023, 12, 15))
+    six = make_rule("term_ending", offset=6)
+    one = make_rule("term_ending", offset=1)
+    R = dt.date(2026, 12, 15)
+    assert due(six, dt.date(2026, 11, 14)) == {world.jb.pk: (R, 0)}  # the 1-month window has not opened
+    assert due(six, dt.date(2026, 11, 15)) == {}
+    reminders_sweep(today=dt.date(2026, 12, 2), kind="term_ending")
+    assert list(ReminderSend.objects.values_list("rule_id", flat=True)) == [one.pk]
+    # A closer rule that reaches fewer people does not silence the farther one for the others.
+    wider = make_rule("term_ending", offset=2, recipients=["secretary", "district"])
+    assert due(wider, dt.date(2026, 12, 2)) == {world.jb.pk: (R, 0)}
+    # Nor does a closer rule that is switched off.
+    ReminderRule.objects.filter(pk=one.pk).update(enabled=False)
+    assert due(six, dt.date(2026, 12, 2)) == {}  # `wider` (2 months, covers secretary) is closer than six
+    ReminderRule.objects.filter(pk=wider.pk).update(enabled=False)
+    assert due(six, dt.date(2026, 12, 2)) == {world.jb.pk: (R, 0)}
+
+
 def test_term_ending_month_offset_clamps_to_month_end(world):
     Organization.objects.filter(pk=world.jb.pk).update(has_committee=True, committee_elected_on=dt.date(2024, 8, 31))
     rule = make_rule("term_ending", offset=6)  # R = 2027-08-31, D0 = 2027-02-28
@@ -401,10 +422,13 @@ SEEDED_EXPECTATIONS = {
 def test_every_seeded_rule_renders_with_real_objects(world, everything):
     rules = list(ReminderRule.objects.filter(enabled=True).order_by("kind", "pk"))
     assert {r.kind for r in rules} == set(DEFAULTS)  # the seeds cover every kind
-    today, now = dt.date(2026, 12, 1), at(2026, 12, 1, 7, 30)
-    for rule in rules:  # the meeting rule looks 7 days ahead: it runs on Dec 25
-        day = dt.date(2026, 12, 25) if rule.kind == "meeting_due" else today
-        moment = at(2026, 12, 25, 7, 30) if rule.kind == "meeting_due" else now
+    today = dt.date(2026, 12, 1)
+    # The meeting rule looks 7 days ahead: it runs on Dec 25. The 6-month term rule runs on Nov 1: from Nov 20
+    # the 1-month rule supersedes it for a term ending on Dec 20.
+    special = {"meeting_due": dt.date(2026, 12, 25), ("term_ending", 6): dt.date(2026, 11, 1)}
+    for rule in rules:
+        day = special.get(rule.kind) or special.get((rule.kind, rule.offset)) or today
+        moment = at(day.year, day.month, day.day, 7, 30)
         candidates = reminder_candidates(rule, today=day, now=moment)
         assert candidates, f"{rule.name} found nothing"
         name, detail = SEEDED_EXPECTATIONS[rule.kind]

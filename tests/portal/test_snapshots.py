@@ -9,6 +9,7 @@ import io
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -345,6 +346,14 @@ def test_second_request_while_pending_is_a_conflict(world):
     snapshot_take(snapshot_id=snapshot.pk)
     snapshot_request(actor=w.district_user, org=w.root)  # once ready, a new one may be taken
     assert CoverageSnapshot.objects.filter(org=w.root).count() == 2
+
+
+def test_a_request_whose_task_was_lost_long_ago_does_not_block_a_new_one(world):
+    w = world
+    lost = snapshot_request(actor=w.district_user, org=w.root)
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=2, minutes=1), tick=False):
+        again = snapshot_request(actor=w.district_user, org=w.root)
+    assert again.pk != lost.pk and again.status == SnapshotStatus.PENDING
 
 
 # ---------------------------------------------------------------- the notice
