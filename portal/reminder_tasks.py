@@ -13,7 +13,8 @@ import logging
 from django.utils import timezone
 
 from portal.actions.reminders import reminders_sweep
-from portal.models import ReminderKind, ReminderRule
+from portal.models import ReminderKind
+from portal.selectors.reminders import reminder_kinds_enabled
 from portal.tasks import portal_task
 
 logger = logging.getLogger(__name__)
@@ -23,7 +24,7 @@ logger = logging.getLogger(__name__)
 def sweep_all(today: str | None = None) -> list[str]:
     """Enqueue one `portal.reminders_sweep_kind` per kind that has enabled rules, all for the same day."""
     day = today or timezone.localdate().isoformat()  # fixed now: every kind sweeps the same day
-    kinds = sorted(set(ReminderRule.objects.filter(enabled=True).values_list("kind", flat=True)))
+    kinds = reminder_kinds_enabled()
     for kind in kinds:
         sweep_kind.delay(kind=kind, today=day)
     logger.info("reminder sweep for %s: %s kinds enqueued", day, len(kinds))

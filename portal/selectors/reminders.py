@@ -345,6 +345,11 @@ def reminder_candidates(rule: ReminderRule, *, today: dt.date, now: dt.datetime)
     return [c for c in candidates if not any(repetition_due(other, c.reference_date, today) is not None for other in closer)]
 
 
+def reminder_kinds_enabled() -> list[str]:
+    """The kinds that have at least one enabled rule (what the daily sweep fans out to)."""
+    return sorted(set(ReminderRule.objects.filter(enabled=True).values_list("kind", flat=True)))
+
+
 def superseding_rules(rule: ReminderRule) -> list[ReminderRule]:
     """Enabled rules of the same kind whose first reminder falls closer to the reference date (a smaller lead
     before it, a longer wait after it) and that reach at least the same people by the same channels. Once
