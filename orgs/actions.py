@@ -27,6 +27,8 @@ from orgs.models import (
     OrgKind,
     OrgStatus,
     Workplace,
+    WorkplaceEvent,
+    WorkplaceEventKind,
 )
 from portal.exceptions import ConflictError, DomainError
 from portal.rules import rule_int
@@ -346,18 +348,70 @@ def workplace_create(*, actor, **data: Any) -> Workplace:
 
 
 @transaction.atomic
-def workplace_update(*, actor, workplace: Workplace, **changes: Any) -> Workplace:
+def workplace_update(*, actor, workplace: Workplace, source: str = "", **changes: Any) -> Workplace:
     changes = _workplace_values(changes)
     _require_scope(actor, Workplace, "change", workplace, _("您无权修改该单位。"))
     workplace = Workplace.objects.select_for_update().get(pk=workplace.pk)
     if "responsible_org" in changes and changes["responsible_org"] != workplace.responsible_org:
         _require_org_perm(actor, "workplace.change", changes["responsible_org"])
+    diff = {
+        field: [_jsonable(getattr(workplace, field)), _jsonable(value)]
+        for field, value in changes.items()
+        if getattr(workplace, field) != value
+    }
     for field, value in changes.items():
         setattr(workplace, field, value)
     _full_clean(workplace)
     workplace.save()
+    if diff:
+        _workplace_event(workplace, WorkplaceEventKind.UPDATED, actor=actor, details=diff, source=source)
     _refresh_reach_on_commit(workplace.pk)
     return workplace
+
+
+def _workplace_event(workplace, kind, *, actor, details, source="") -> WorkplaceEvent:
+    return WorkplaceEvent.objects.create(
+        workplace=workplace, kind=kind, details=details, source=(source or "")[:200],
+        actor=actor if getattr(actor, "pk", None) else None,
+    )
+
+
+@transaction.atomic
+def workplace_headcounts_apply(*, actor, changes: dict[int, int], source: str) -> list[Workplace]:
+    """Set gig-worker headcounts {workplace id: new count} as one confirmed change (e.g. a roster
+    comparison's proposal). All or nothing: every workplace must be one the actor may change and every
+    count a non-negative integer, else nothing is written. Each change writes a HEADCOUNT event with
+    the old and new count and `source`. Counts equal to the current one are left alone."""
+    if not changes:
+        return []
+    bad = [pk for pk, count in changes.items() if not isinstance(count, int) or isinstance(count, bool) or count < 0]
+    if bad:
+        raise DomainError(_("从业人数必须是非负整数。"))
+    ids = sorted(changes)
+    allowed = set(Workplace.objects.restrict(actor, "change").filter(pk__in=ids).values_list("pk", flat=True))
+    if len(allowed) != len(ids):
+        raise DomainError(_("%(n)d 个单位不在您可修改的范围内，未做任何修改。") % {"n": len(ids) - len(allowed)})
+    locked = Workplace.objects.select_for_update().filter(pk__in=ids).in_bulk()
+    changed: list[Workplace] = []
+    events: list[WorkplaceEvent] = []
+    actor_ref = actor if getattr(actor, "pk", None) else None
+    for pk in ids:
+        workplace = locked[pk]
+        new = changes[pk]
+        if workplace.gig_worker_count == new:
+            continue
+        events.append(
+            WorkplaceEvent(
+                workplace=workplace, kind=WorkplaceEventKind.HEADCOUNT, source=(source or "")[:200], actor=actor_ref,
+                details={"gig_worker_count": [workplace.gig_worker_count, new]},
+            )
+        )
+        workplace.gig_worker_count = new
+        workplace.updated_at = timezone.now()
+        changed.append(workplace)
+    Workplace.objects.bulk_update(changed, ["gig_worker_count", "updated_at"], batch_size=500)
+    WorkplaceEvent.objects.bulk_create(events, batch_size=500)
+    return changed
 
 
 def _refresh_reach_on_commit(workplace_id: int) -> None:
@@ -403,5 +457,5 @@ def assignment_end(*, actor, assignment: Assignment, ended_on: dt.date) -> Assig
 
 __all__ = [
     "org_create", "org_update", "org_move", "org_dissolve", "org_merge",
-    "workplace_create", "workplace_update", "assignment_create", "assignment_end",
+    "workplace_create", "workplace_update", "workplace_headcounts_apply", "assignment_create", "assignment_end",
 ]

@@ -281,6 +281,31 @@ class Workplace(models.Model):
         return q
 
 
+class WorkplaceEventKind(models.TextChoices):
+    UPDATED = "updated", _("信息变更")
+    HEADCOUNT = "headcount", _("从业人数调整")
+
+
+class WorkplaceEvent(models.Model):
+    """History of a workplace: written only by orgs.actions, never edited. `details` maps each changed
+    field to [old, new]; `source` says where a change came from (a form, a roster comparison)."""
+
+    workplace = models.ForeignKey(Workplace, on_delete=models.CASCADE, related_name="events", verbose_name=_("单位"))
+    kind = models.CharField(_("变更类型"), max_length=20, choices=WorkplaceEventKind.choices)
+    details = models.JSONField(_("变更内容"), default=dict, blank=True)
+    source = models.CharField(_("来源"), max_length=200, blank=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, verbose_name=_("操作人"))
+    created_at = models.DateTimeField(_("记录时间"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("单位变更记录")
+        verbose_name_plural = _("单位变更记录")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.workplace} {self.get_kind_display()} {self.created_at:%Y-%m-%d}"
+
+
 # ---------------------------------------------------------------- instructors
 class Instructor(models.Model):
     """A Party-building instructor or liaison; may have a portal account."""

@@ -40,3 +40,13 @@ def apply_to_form(form, error: DomainError) -> None:
         widget = form.fields[field].widget
         widget.attrs["class"] = f"{widget.attrs.get('class', '')} is-invalid".strip()
         widget.attrs["aria-invalid"] = "true"
+
+
+class RateLimitedError(DomainError):
+    """Too many attempts in a window; `retry_after` seconds until the oldest counted attempt leaves it."""
+
+    status_code = 429
+
+    def __init__(self, message, *, retry_after: int = 0, field: str | None = None):
+        super().__init__(message, field=field)
+        self.retry_after = max(int(retry_after), 1)

@@ -2,13 +2,18 @@
 
 from django import forms
 
+from portal.dates import sane_date_validator
+
 
 class BootstrapFormMixin:
-    """Give widgets Bootstrap classes and mark invalid fields, so templates stay plain."""
+    """Give widgets Bootstrap classes and mark invalid fields, so templates stay plain. Every date and
+    date-time field also refuses dates outside the sane range (portal.dates, rule rows)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         for field in self.fields.values():
+            if isinstance(field, (forms.DateField, forms.DateTimeField)) and sane_date_validator not in field.validators:
+                field.validators.append(sane_date_validator)
             widget = field.widget
             if isinstance(widget, forms.CheckboxInput):
                 css = "form-check-input"

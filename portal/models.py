@@ -409,3 +409,31 @@ class SnapshotRow(models.Model):
     @property
     def satisfaction_avg(self) -> float | None:
         return round(self.satisfaction_sum / self.satisfaction_count, 2) if self.satisfaction_count else None
+
+
+# ---------------------------------------------------------------- security events (rate limits and their log)
+class SecurityEventKind(models.TextChoices):
+    ROSTER_UPLOAD = "roster_upload", _("花名册比对上传")
+    DUPLICATE_REFUSED = "duplicate_refused", _("重复登记被拒")
+    RATE_LIMITED = "rate_limited", _("操作频率超限")
+
+
+class SecurityEvent(models.Model):
+    """Who did a sensitive, rate-limited thing, and when. Counted for per-user limits (the rows are the
+    limit's window) and listed for district staff. Never holds an ID number or phone."""
+
+    kind = models.CharField(_("类别"), max_length=30, choices=SecurityEventKind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("用户"))
+    org = models.ForeignKey("orgs.Organization", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("党组织"))
+    address = models.CharField(_("来源地址"), max_length=64, blank=True)
+    details = models.JSONField(_("说明"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("安全事件")
+        verbose_name_plural = _("安全事件")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"

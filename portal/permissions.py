@@ -21,7 +21,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "transfer.view", "transfer.add", "transfer.change",
             "member_import.view", "member_import.add",
             "roster.view", "roster.add",
-            "reveal_log.view",
+            "reveal_log.view", "security_event.view",
             "activity.view", "activity.add", "activity.change", "activity.review",
             "exemption.view", "exemption.add",
             "service_request.view", "service_request.change", "service_request.reveal",
