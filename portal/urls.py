@@ -8,6 +8,7 @@ urlpatterns = [
     path("inbox/", include("portal.inbox_urls")),
     path("reminders/", include("portal.reminder_urls")),
     path("reports/", include("portal.snapshot_urls")),
+    path("security/", include("portal.security_urls")),
     path("orgs/", include("orgs.urls")),
     path("members/", include("members.urls")),
     path("activities/", include("activities.urls")),
