@@ -30,13 +30,16 @@ from orgs.models import (
     WorkplaceEvent,
     WorkplaceEventKind,
 )
+from orgs.selectors import can_change_org_structure
 from portal.exceptions import ConflictError, DomainError
 from portal.rules import rule_int
 
-ORG_EDITABLE_FIELDS = (
-    "name", "code", "formation_mode", "industry", "region", "secretary_name",
-    "established_on", "document_number", "has_committee", "committee_elected_on",
-)
+# What a secretary edits about their own org: names and contact/descriptive facts.
+ORG_DESCRIPTIVE_FIELDS = ("name", "code", "industry", "region", "secretary_name")
+# What decides what is expected of an org (compliance cycles, committee meetings, coverage): changed only by
+# the level above (orgs.selectors.can_change_org_structure), with a document number and a reason.
+ORG_STRUCTURAL_FIELDS = ("formation_mode", "established_on", "has_committee", "committee_elected_on")
+ORG_EDITABLE_FIELDS = ORG_DESCRIPTIVE_FIELDS + ORG_STRUCTURAL_FIELDS
 WORKPLACE_FIELDS = (
     "name", "kind", "industry", "address", "latitude", "longitude", "region",
     "responsible_org", "gig_worker_count", "has_trade_union", "is_active",
@@ -200,6 +203,18 @@ def org_update(
     org = Organization.objects.select_for_update().get(pk=org.pk)
     if org.status != OrgStatus.ACTIVE:
         raise DomainError(_("已撤销的党组织不能修改。"))
+    structural = {f for f in ORG_STRUCTURAL_FIELDS if f in changes and getattr(org, f) != changes[f]}
+    coverage_changes = workplaces is not None and set(org.workplaces.values_list("pk", flat=True)) != {w.pk for w in workplaces}
+    if (structural or coverage_changes) and not can_change_org_structure(user=actor, org=org):
+        field = sorted(structural)[0] if structural else "workplaces"
+        raise DomainError(
+            _("成立日期、支部委员会、组建方式和覆盖单位由上级党组织变更，本组织只能修改名称和联系信息。"), field=field,
+        )
+    if structural:
+        if not (document_number or "").strip():
+            raise DomainError(_("变更组织要素须填写文号。"), field="document_number")
+        if not (reason or "").strip():
+            raise DomainError(_("变更组织要素须填写原因。"), field="reason")
     if "code" in changes and Organization.objects.filter(code=changes["code"]).exclude(pk=org.pk).exists():
         raise DomainError(_("组织代码“%(code)s”已被使用。") % {"code": changes["code"]}, field="code")
     diff = {}
@@ -240,6 +255,8 @@ def org_move(
     _require_scope(actor, Organization, "add", new_parent, _("您无权将组织调整到目标上级党组织下。"))
     _lock_tree()
     org, new_parent = _reload(org), _reload(new_parent)
+    if not can_change_org_structure(user=actor, org=org):
+        raise DomainError(_("隶属关系由上级党组织调整。"))
     if org.depth == 1:
         raise DomainError(_("根组织不能调整隶属关系。"))
     if new_parent.pk == org.pk or new_parent.path.startswith(org.path):
@@ -274,6 +291,8 @@ def org_dissolve(
     _require_scope(actor, Organization, "delete", org, _("您无权撤销该党组织。"))
     _lock_tree()
     org = _reload(org)
+    if not can_change_org_structure(user=actor, org=org):
+        raise DomainError(_("党组织由上级党组织撤销。"))
     if org.status != OrgStatus.ACTIVE:
         raise ConflictError(_("该党组织已经撤销。"))
     if org.depth == 1:
@@ -301,6 +320,8 @@ def org_merge(
     _require_scope(actor, Organization, "change", target, _("您无权变更目标党组织。"))
     _lock_tree()
     source, target = _reload(source), _reload(target)
+    if not can_change_org_structure(user=actor, org=source):
+        raise DomainError(_("党组织合并由上级党组织决定。"))
     if source.pk == target.pk or target.path.startswith(source.path):
         raise DomainError(_("不能把组织合并到它自己或它的下级组织。"), field="target")
     if source.status != OrgStatus.ACTIVE or target.status != OrgStatus.ACTIVE:

@@ -39,6 +39,10 @@ class WorkplaceMultipleField(forms.ModelMultipleChoiceField):
         return f"{obj.name}（{obj.get_kind_display()}）"
 
 
+# Fields of the org form that only the level above may change (orgs.actions.ORG_STRUCTURAL_FIELDS + coverage).
+STRUCTURE_FORM_FIELDS = ("formation_mode", "established_on", "has_committee", "committee_elected_on", "workplaces")
+
+
 class OrgForm(BootstrapFormMixin, forms.Form):
     kind = forms.ChoiceField(label=_("组织类别"), choices=OrgKind.choices)
     name = forms.CharField(label=_("组织名称"), max_length=100)
@@ -55,7 +59,7 @@ class OrgForm(BootstrapFormMixin, forms.Form):
                                         widget=forms.SelectMultiple(attrs={"size": 8}))
     reason = forms.CharField(label=_("变更说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, user, parent: Organization | None = None, editing: bool = False, **kwargs):
+    def __init__(self, *args, user, parent: Organization | None = None, editing: bool = False, structure: bool = True, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = _region_choices()
         self.fields["workplaces"].queryset = Workplace.objects.restrict(user, "view").filter(is_active=True).order_by("name")
@@ -64,10 +68,17 @@ class OrgForm(BootstrapFormMixin, forms.Form):
             self.fields["kind"].choices = [(k, v) for k, v in OrgKind.choices if k in allowed]
         if editing:
             del self.fields["kind"]
+            # On an edit, the document number is the change's (文号 of the decision), not the approval number.
+            self.fields["document_number"].label = _("变更文号")
+            self.fields["document_number"].help_text = _("变更成立日期、支部委员会、组建方式或覆盖单位时必填")
+            self.fields["reason"].help_text = _("变更组织要素时必填")
+            if not structure:
+                for name in (*STRUCTURE_FORM_FIELDS, "document_number"):
+                    del self.fields[name]
 
     def clean(self):
         data = super().clean()
-        if data.get("has_committee") and not data.get("committee_elected_on"):
+        if "has_committee" in self.fields and data.get("has_committee") and not data.get("committee_elected_on"):
             self.add_error("committee_elected_on", _("设支部委员会的，请填写本届委员会选举日期。"))
         return data
 

@@ -94,6 +94,26 @@ def org_ancestors(*, user, org: Organization) -> list[Organization]:
     return list(Organization.objects.restrict(user, "view").filter(path__in=prefixes).order_by("depth"))
 
 
+def can_change_org_structure(*, user, org: Organization) -> bool:
+    """May `user` change the facts that decide what is expected of `org` (established/committee dates,
+    formation mode, approval number, covered workplaces)? Only the level above: a grant covering the org's
+    parent (district staff, or the parent committee), never a grant at the org itself. The root has no
+    level above: district staff granted at the root (and superusers) decide its facts."""
+    if user is None:  # system writes (demo, migrations)
+        return True
+    if not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    if org.depth == 1:
+        from portal.models import Role
+        from portal.scoping import _load_grants
+
+        return any(role == Role.DISTRICT and path == org.path for role, path in _load_grants(user))
+    parent_path = org.path[: -Organization.steplen]
+    return any(parent_path.startswith(path) for path in grant_paths(user, "org.change"))
+
+
 def org_events(*, org: Organization):
     return org.events.select_related("actor").order_by("-happened_on", "-id")
 
@@ -217,6 +237,13 @@ def workplace_detail_queryset() -> QuerySet[Workplace]:
 
 def workplace_covering_orgs(*, user, workplace: Workplace) -> QuerySet[Organization]:
     return Organization.objects.restrict(user, "view").filter(workplaces=workplace).order_by("path")
+
+
+def workplace_events(*, workplace: Workplace, limit: int = 20) -> list:
+    """The latest history rows of a workplace (headcount changes from roster comparisons, edits), one query."""
+    from orgs.models import WorkplaceEvent
+
+    return list(WorkplaceEvent.objects.filter(workplace=workplace).select_related("actor").order_by("-created_at", "-id")[:limit])
 
 
 def workplace_assignments(*, workplace: Workplace) -> QuerySet[Assignment]:

@@ -100,21 +100,28 @@ def org_edit(request, pk: int):
     org = get_scoped_or_404(Organization.objects, request.user, "change", pk=pk)
     if not org.is_active:
         raise Http404
+    structure = selectors.can_change_org_structure(user=request.user, org=org)
     initial = {f: getattr(org, f) for f in actions.ORG_EDITABLE_FIELDS}
     initial["region"] = org.region_id
     initial["workplaces"] = list(org.workplaces.values_list("pk", flat=True))
-    form = OrgForm(request.POST or None, user=request.user, editing=True, initial=initial)
+    form = OrgForm(request.POST or None, user=request.user, editing=True, structure=structure, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        values = _org_form_values(data)
+        values.pop("document_number", None)
         try:
-            actions.org_update(actor=request.user, org=org, workplaces=list(data["workplaces"]), reason=data["reason"],
-                               **_org_form_values(data))
+            actions.org_update(
+                actor=request.user, org=org, workplaces=list(data["workplaces"]) if "workplaces" in data else None,
+                reason=data["reason"], document_number=data.get("document_number", ""), **values,
+            )
         except DomainError as exc:
             apply_to_form(form, exc)
         else:
             messages.success(request, _("已保存。"))
             return redirect("orgs:org_detail", pk=org.pk)
-    return render(request, "orgs/org_form.html", {"nav_section": "tree", "form": form, "org": org, "title": _("编辑党组织")})
+    return render(request, "orgs/org_form.html", {
+        "nav_section": "tree", "form": form, "org": org, "title": _("编辑党组织"), "structure_locked": not structure,
+    })
 
 
 @login_required
@@ -192,6 +199,7 @@ def workplace_detail(request, pk: int):
         "nav_section": "workplaces", "workplace": workplace,
         "covering": selectors.workplace_covering_orgs(user=request.user, workplace=workplace),
         "assignments": selectors.workplace_assignments(workplace=workplace),
+        "events": selectors.workplace_events(workplace=workplace),
         "state_labels": selectors.CoverageState.LABELS,
         "can_change": _can(request.user, "workplace.change", workplace),
         "can_assign": has_perm(request.user, "assignment.add"),

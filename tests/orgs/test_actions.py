@@ -247,7 +247,7 @@ def test_org_update_rename_writes_renamed_event_with_old_and_new(world):
 
 def test_org_update_other_fields_write_updated_event_with_diff(world):
     org = org_update(actor=world.district_user, org=world.br_a, secretary_name="张三", has_committee=True,
-                     committee_elected_on=dt.date(2024, 3, 1))
+                     committee_elected_on=dt.date(2024, 3, 1), document_number="文2024-9", reason="选举产生支委会")
     (event,) = events(org, OrgEventKind.UPDATED)
     assert event.details == {
         "secretary_name": ["", "张三"], "has_committee": [False, True], "committee_elected_on": [None, "2024-03-01"],
@@ -279,11 +279,12 @@ def test_org_update_coverage_obeys_single_formation(world):
 def test_org_update_formation_change_rechecks_covered_workplaces(world):
     # br_f is formed area-wise and covers wp_f and wp_h
     with pytest.raises(DomainError) as excinfo:
-        org_update(actor=world.district_user, org=world.br_f, formation_mode=FormationMode.SINGLE)
+        org_update(actor=world.district_user, org=world.br_f, formation_mode=FormationMode.SINGLE, document_number="文1", reason="改建")
     assert (excinfo.value.field, str(excinfo.value.message)) == ("workplaces", "单独组建的党支部只能覆盖一个单位。")
     assert reload(world.br_f).formation_mode == FormationMode.AREA
     # together with a coverage that fits, the change is fine
-    org = org_update(actor=world.district_user, org=world.br_f, formation_mode=FormationMode.SINGLE, workplaces=[world.wp_f])
+    org = org_update(actor=world.district_user, org=world.br_f, formation_mode=FormationMode.SINGLE, workplaces=[world.wp_f],
+                     document_number="文1", reason="改建")
     assert (org.formation_mode, names(org.workplaces.all())) == (FormationMode.SINGLE, {"F美团东街站"})
     assert events(org, OrgEventKind.UPDATED)[0].details == {"formation_mode": ["area", "single"]}
 

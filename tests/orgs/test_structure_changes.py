@@ -1,0 +1,161 @@
+"""Who may change the facts that decide what is expected of an org: only the level above, with a document
+number and a reason, written to the org's history. A secretary edits names and contact fields only."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.urls import reverse
+
+from orgs.actions import org_dissolve, org_update
+from orgs.models import FormationMode, OrgEvent, OrgEventKind
+from orgs.selectors import can_change_org_structure
+from portal.exceptions import DomainError
+from portal.models import Role
+from tests.factories import UserFactory, grant, reload
+
+
+def _edit_url(org):
+    return reverse("orgs:org_edit", args=[org.pk])
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"established_on": dt.date(2001, 1, 1)},
+        {"has_committee": True, "committee_elected_on": dt.date(2025, 1, 5)},
+        {"formation_mode": FormationMode.AREA},
+    ],
+)
+def test_secretary_cannot_change_structural_facts_of_own_branch(world, changes):
+    before = reload(world.jb)
+    with pytest.raises(DomainError, match="由上级党组织变更"):
+        org_update(actor=world.secretary, org=world.jb, document_number="文1", reason="想改", **changes)
+    after = reload(world.jb)
+    assert (after.established_on, after.has_committee, after.formation_mode) == (
+        before.established_on, before.has_committee, before.formation_mode,
+    )
+
+
+def test_secretary_cannot_change_coverage_or_dissolve(world):
+    with pytest.raises(DomainError, match="由上级党组织变更"):
+        org_update(actor=world.secretary, org=world.jb, workplaces=[world.wp_b])
+    assert reload(world.jb).workplaces.count() == 2
+    assert not can_change_org_structure(user=world.secretary, org=world.jb)
+
+
+def test_secretary_still_edits_name_and_contact(world):
+    org = org_update(actor=world.secretary, org=world.jb, name="快递联合党支部（东）", secretary_name="李四")
+    assert (org.name, org.secretary_name) == ("快递联合党支部（东）", "李四")
+
+
+def test_level_above_changes_with_document_and_reason_and_history(world):
+    old = reload(world.br_a).established_on
+    new = dt.date(2020, 6, 1)
+    with pytest.raises(DomainError, match="须填写文号"):
+        org_update(actor=world.district_user, org=world.br_a, established_on=new, reason="更正")
+    with pytest.raises(DomainError, match="须填写原因"):
+        org_update(actor=world.district_user, org=world.br_a, established_on=new, document_number="文2")
+    assert reload(world.br_a).established_on == old
+    org = org_update(actor=world.district_user, org=world.br_a, established_on=new, document_number="文2", reason="更正成立日期")
+    assert org.established_on == new
+    event = OrgEvent.objects.filter(org=org, kind=OrgEventKind.UPDATED).latest("id")
+    assert event.details == {"established_on": [old.isoformat(), new.isoformat()]}
+    assert (event.document_number, event.reason, event.actor) == ("文2", "更正成立日期", world.district_user)
+
+
+def test_a_role_at_the_parent_committee_is_the_level_above(world):
+    committee_secretary = UserFactory(username="express-secretary")
+    grant(committee_secretary, world.express, Role.SECRETARY)
+    assert can_change_org_structure(user=committee_secretary, org=world.jb)
+    assert not can_change_org_structure(user=committee_secretary, org=world.express)  # its own level
+    org = org_update(actor=committee_secretary, org=world.jb, has_committee=True, committee_elected_on=dt.date(2025, 3, 1),
+                     document_number="快党〔2025〕3号", reason="选举产生支委会")
+    assert org.has_committee
+
+
+def test_root_facts_are_district_staff_only(world):
+    assert can_change_org_structure(user=world.district_user, org=world.root)
+    assert not can_change_org_structure(user=world.viewer, org=world.root)
+
+
+def test_district_staff_granted_at_the_branch_itself_is_not_the_level_above(world):
+    local = UserFactory(username="local-district")
+    grant(local, world.br_a, Role.DISTRICT)
+    with pytest.raises(DomainError, match="由上级党组织撤销"):
+        org_dissolve(actor=local, org=world.br_a, reason="试图撤销")
+
+
+def test_edit_page_hides_structural_fields_from_the_secretary(client, world):
+    client.force_login(world.secretary)
+    html = client.get(_edit_url(world.jb)).content.decode()
+    assert "data-structure-locked" in html
+    assert 'name="established_on"' not in html and 'name="has_committee"' not in html and 'name="workplaces"' not in html
+    # a hand-made POST with the structural fields changes nothing of them
+    before = reload(world.jb)
+    response = client.post(_edit_url(world.jb), {
+        "name": before.name, "code": before.code, "industry": before.industry, "secretary_name": "王五",
+        "established_on": "2001-01-01", "has_committee": "on", "committee_elected_on": "2025-01-01",
+        "formation_mode": FormationMode.SINGLE, "reason": "",
+    })
+    assert response.status_code == 302
+    after = reload(world.jb)
+    assert after.secretary_name == "王五"
+    assert (after.established_on, after.has_committee, after.formation_mode) == (
+        before.established_on, before.has_committee, before.formation_mode,
+    )
+
+
+def test_edit_page_for_district_staff_requires_document_for_structure(client, world):
+    client.force_login(world.district_user)
+    org = reload(world.br_a)
+    html = client.get(_edit_url(org)).content.decode()
+    assert 'name="established_on"' in html and "data-structure-locked" not in html
+    data = {
+        "name": org.name, "code": org.code, "industry": org.industry, "formation_mode": org.formation_mode,
+        "established_on": "2019-01-01", "workplaces": [w.pk for w in org.workplaces.all()], "reason": "",
+    }
+    response = client.post(_edit_url(org), data)
+    assert response.status_code == 200 and "须填写文号" in response.content.decode()
+    assert reload(org).established_on == org.established_on
+    response = client.post(_edit_url(org), {**data, "document_number": "文3", "reason": "更正"})
+    assert response.status_code == 302 and reload(org).established_on == dt.date(2019, 1, 1)
+
+
+def test_workplace_page_shows_headcount_history_with_constant_queries(client, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from orgs.actions import workplace_headcounts_apply
+
+    url = reverse("orgs:workplace_detail", args=[world.wp_a.pk])
+    client.force_login(world.district_user)
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert client.get(url).status_code == 200
+        return len(ctx.captured_queries)
+
+    workplace_headcounts_apply(actor=world.district_user, changes={world.wp_a.pk: 41}, source="花名册比对 #1")
+    small = queries()
+    html = client.get(url).content.decode()
+    assert 'data-event="headcount"' in html and "40 → 41" in html and "花名册比对 #1" in html
+    for n in range(42, 52):
+        workplace_headcounts_apply(actor=world.district_user, changes={world.wp_a.pk: n}, source=f"花名册比对 #{n}")
+    assert queries() == small
+
+
+def test_headcounts_apply_is_all_or_nothing_and_scoped(world):
+    from orgs.actions import workplace_headcounts_apply
+    from orgs.models import WorkplaceEvent
+
+    with pytest.raises(DomainError, match="不在您可修改的范围内"):
+        workplace_headcounts_apply(actor=world.secretary, changes={world.wp_b.pk: 99, world.wp_f.pk: 99}, source="x")
+    assert (reload(world.wp_b).gig_worker_count, reload(world.wp_f).gig_worker_count) == (20, 30)
+    assert not WorkplaceEvent.objects.exists()
+    with pytest.raises(DomainError, match="非负整数"):
+        workplace_headcounts_apply(actor=world.district_user, changes={world.wp_b.pk: -1}, source="x")
+    changed = workplace_headcounts_apply(actor=world.secretary, changes={world.wp_b.pk: 21, world.wp_c.pk: 10}, source="y")
+    assert [w.pk for w in changed] == [world.wp_b.pk]  # wp_c unchanged: no event
+    assert WorkplaceEvent.objects.get().details == {"gig_worker_count": [20, 21]}
