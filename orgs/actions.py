@@ -195,7 +195,15 @@ def org_update(
     *, actor, org: Organization, workplaces: list[Workplace] | None = None, document_number: str = "",
     reason: str = "", happened_on: dt.date | None = None, **changes: Any,
 ) -> Organization:
-    """Edit an org's attributes (and optionally the workplaces it covers); renames are recorded as such."""
+    """Edit an org's attributes (and optionally the workplaces it covers); renames are recorded as such.
+
+    Structural facts (ORG_STRUCTURAL_FIELDS) and coverage are changed only by the level above
+    (can_change_org_structure); structural facts also need a document number and a reason, which the
+    UPDATED event carries with the {field: [old, new]} diff. Kind and parent are never changed here."""
+    if "kind" in changes:
+        raise DomainError(_("组织类别不能直接修改，须由上级党组织撤销后重新设立。"), field="kind")
+    if "parent" in changes:
+        raise DomainError(_("隶属关系须由上级党组织通过“调整隶属关系”办理。"), field="parent")
     unknown = set(changes) - set(ORG_EDITABLE_FIELDS)
     if unknown:
         raise DomainError(_("不能修改字段：%(f)s") % {"f": ", ".join(sorted(unknown))})
@@ -207,8 +215,9 @@ def org_update(
     coverage_changes = workplaces is not None and set(org.workplaces.values_list("pk", flat=True)) != {w.pk for w in workplaces}
     if (structural or coverage_changes) and not can_change_org_structure(user=actor, org=org):
         field = sorted(structural)[0] if structural else "workplaces"
+        label = Organization._meta.get_field(field).verbose_name
         raise DomainError(
-            _("成立日期、支部委员会、组建方式和覆盖单位由上级党组织变更，本组织只能修改名称和联系信息。"), field=field,
+            _("“%(field)s”由上级党组织变更（需文号和原因），本组织只能修改名称和联系信息。") % {"field": label}, field=field,
         )
     if structural:
         if not (document_number or "").strip():

@@ -1,6 +1,7 @@
 """Forms collect and validate input; saving is done by orgs.actions."""
 
 from django import forms
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from orgs.models import (
@@ -59,7 +60,7 @@ class OrgForm(BootstrapFormMixin, forms.Form):
                                         widget=forms.SelectMultiple(attrs={"size": 8}))
     reason = forms.CharField(label=_("变更说明"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
-    def __init__(self, *args, user, parent: Organization | None = None, editing: bool = False, structure: bool = True, **kwargs):
+    def __init__(self, *args, user, parent: Organization | None = None, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["region"].queryset = _region_choices()
         self.fields["workplaces"].queryset = Workplace.objects.restrict(user, "view").filter(is_active=True).order_by("name")
@@ -67,18 +68,43 @@ class OrgForm(BootstrapFormMixin, forms.Form):
             allowed = ALLOWED_CHILD_KINDS.get(parent.kind, ())
             self.fields["kind"].choices = [(k, v) for k, v in OrgKind.choices if k in allowed]
         if editing:
-            del self.fields["kind"]
-            # On an edit, the document number is the change's (文号 of the decision), not the approval number.
+            # An edit changes names and contact facts only; the org's structural facts (and its kind) are changed
+            # by the level above on the separate OrgStructureForm page, with a document number and a reason.
+            for name in ("kind", *STRUCTURE_FORM_FIELDS):
+                del self.fields[name]
+            # Here the document number is the change's (e.g. of a rename), optional; not the approval number.
             self.fields["document_number"].label = _("变更文号")
-            self.fields["document_number"].help_text = _("变更成立日期、支部委员会、组建方式或覆盖单位时必填")
-            self.fields["reason"].help_text = _("变更组织要素时必填")
-            if not structure:
-                for name in (*STRUCTURE_FORM_FIELDS, "document_number"):
-                    del self.fields[name]
 
     def clean(self):
         data = super().clean()
         if "has_committee" in self.fields and data.get("has_committee") and not data.get("committee_elected_on"):
+            self.add_error("committee_elected_on", _("设支部委员会的，请填写本届委员会选举日期。"))
+        return data
+
+
+class OrgStructureForm(BootstrapFormMixin, forms.Form):
+    """变更组织要素: the facts that decide what is expected of an org, changed by the level above."""
+
+    formation_mode = forms.ChoiceField(label=_("组建方式"), choices=[("", "—")] + list(FormationMode.choices), required=False)
+    established_on = forms.DateField(label=_("成立日期"), widget=DATE_WIDGET, required=False)
+    has_committee = forms.BooleanField(label=_("设支部委员会"), required=False)
+    committee_elected_on = forms.DateField(label=_("本届委员会选举日期"), widget=DATE_WIDGET, required=False)
+    workplaces = WorkplaceMultipleField(label=_("覆盖单位"), queryset=Workplace.objects.none(), required=False,
+                                        widget=forms.SelectMultiple(attrs={"size": 8}))
+    happened_on = forms.DateField(label=_("变更日期"), widget=DATE_WIDGET)
+    document_number = forms.CharField(label=_("变更文号"), max_length=60)
+    reason = forms.CharField(label=_("变更原因"), widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, user, org: Organization, **kwargs):
+        super().__init__(*args, **kwargs)
+        # What the org covers now stays selectable even if it closed since, so saving keeps it unless unticked.
+        self.fields["workplaces"].queryset = (
+            Workplace.objects.restrict(user, "view").filter(Q(is_active=True) | Q(pk__in=org.workplaces.values("pk"))).order_by("name")
+        )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("has_committee") and not data.get("committee_elected_on"):
             self.add_error("committee_elected_on", _("设支部委员会的，请填写本届委员会选举日期。"))
         return data
 

@@ -243,7 +243,32 @@ def workplace_events(*, workplace: Workplace, limit: int = 20) -> list:
     """The latest history rows of a workplace (headcount changes from roster comparisons, edits), one query."""
     from orgs.models import WorkplaceEvent
 
-    return list(WorkplaceEvent.objects.filter(workplace=workplace).select_related("actor").order_by("-created_at", "-id")[:limit])
+    events = list(WorkplaceEvent.objects.filter(workplace=workplace).select_related("actor").order_by("-created_at", "-id")[:limit])
+    for event in events:
+        # (field label, old, new) for the page, in the site language; values as shown elsewhere.
+        event.changes = [
+            (_workplace_field_label(name), _display_value(change[0]), _display_value(change[1]))
+            for name, change in (event.details or {}).items()
+            if isinstance(change, list | tuple) and len(change) == 2
+        ]
+    return events
+
+
+def _workplace_field_label(name: str) -> str:
+    from django.core.exceptions import FieldDoesNotExist
+
+    try:
+        return str(Workplace._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:  # a field renamed since the event was written
+        return name
+
+
+def _display_value(value) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return str(_("是") if value else _("否"))
+    return str(value)
 
 
 def workplace_assignments(*, workplace: Workplace) -> QuerySet[Assignment]:

@@ -9,6 +9,7 @@ urlpatterns = [
     path("<int:pk>/", views.org_detail, name="org_detail"),
     path("<int:parent_pk>/new/", views.org_create, name="org_create"),
     path("<int:pk>/edit/", views.org_edit, name="org_edit"),
+    path("<int:pk>/structure/", views.org_structure, name="org_structure"),
     path("<int:pk>/move/", views.org_move, name="org_move"),
     path("<int:pk>/dissolve/", views.org_dissolve, name="org_dissolve"),
     path("workplaces/", views.workplace_list, name="workplace_list"),

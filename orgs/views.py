@@ -14,7 +14,15 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from orgs import actions, selectors
-from orgs.forms import AssignmentEndForm, AssignmentForm, OrgDissolveForm, OrgForm, OrgMoveForm, WorkplaceForm
+from orgs.forms import (
+    AssignmentEndForm,
+    AssignmentForm,
+    OrgDissolveForm,
+    OrgForm,
+    OrgMoveForm,
+    OrgStructureForm,
+    WorkplaceForm,
+)
 from orgs.models import Assignment, Organization, Workplace
 from portal.exceptions import DomainError, apply_to_form
 from portal.scoping import get_scoped_or_404, has_perm
@@ -64,8 +72,10 @@ def org_detail(request, pk: int):
         "covered_workplaces": selectors.annotate_coverage(org.workplaces.restrict(user, "view")).select_related("region").order_by("name"),
         "events": selectors.org_events(org=org)[:50],
         "can_change": org.is_active and _can(user, "org.change", org),
+        "can_change_structure": org.is_active and selectors.can_change_org_structure(user=user, org=org),
         "can_add": org.is_active and bool(org.kind != "party_group") and _can(user, "org.add", org),
-        "can_delete": org.is_active and org.depth > 1 and _can(user, "org.delete", org),
+        "can_delete": org.is_active and org.depth > 1 and _can(user, "org.delete", org)
+        and selectors.can_change_org_structure(user=user, org=org),
     }
     return render(request, "orgs/org_detail.html", context)
 
@@ -97,36 +107,66 @@ def org_create(request, parent_pk: int):
 
 @login_required
 def org_edit(request, pk: int):
+    """Names and contact facts; the structural facts are shown read-only (changed on org_structure)."""
     org = get_scoped_or_404(Organization.objects, request.user, "change", pk=pk)
     if not org.is_active:
         raise Http404
-    structure = selectors.can_change_org_structure(user=request.user, org=org)
-    initial = {f: getattr(org, f) for f in actions.ORG_EDITABLE_FIELDS}
+    initial = {f: getattr(org, f) for f in actions.ORG_DESCRIPTIVE_FIELDS}
     initial["region"] = org.region_id
-    initial["workplaces"] = list(org.workplaces.values_list("pk", flat=True))
-    form = OrgForm(request.POST or None, user=request.user, editing=True, structure=structure, initial=initial)
+    form = OrgForm(request.POST or None, user=request.user, editing=True, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        values = _org_form_values(data)
-        values.pop("document_number", None)
+        values = {f: data[f] for f in actions.ORG_DESCRIPTIVE_FIELDS}
         try:
-            actions.org_update(
-                actor=request.user, org=org, workplaces=list(data["workplaces"]) if "workplaces" in data else None,
-                reason=data["reason"], document_number=data.get("document_number", ""), **values,
-            )
+            actions.org_update(actor=request.user, org=org, reason=data["reason"],
+                               document_number=data["document_number"], **values)
         except DomainError as exc:
             apply_to_form(form, exc)
         else:
             messages.success(request, _("已保存。"))
             return redirect("orgs:org_detail", pk=org.pk)
     return render(request, "orgs/org_form.html", {
-        "nav_section": "tree", "form": form, "org": org, "title": _("编辑党组织"), "structure_locked": not structure,
+        "nav_section": "tree", "form": form, "org": org, "title": _("编辑党组织"), "structure_locked": True,
+        "can_change_structure": selectors.can_change_org_structure(user=request.user, org=org),
     })
+
+
+def _require_level_above(user, org: Organization) -> None:
+    """Pages for structural changes exist only for the level above (the action checks again)."""
+    if not org.is_active or not selectors.can_change_org_structure(user=user, org=org):
+        raise Http404
+
+
+@login_required
+def org_structure(request, pk: int):
+    """变更组织要素: dates, committee, formation mode and coverage, by the level above with 文号 and reason."""
+    org = get_scoped_or_404(Organization.objects, request.user, "change", pk=pk)
+    _require_level_above(request.user, org)
+    initial = {f: getattr(org, f) for f in actions.ORG_STRUCTURAL_FIELDS}
+    initial["workplaces"] = list(org.workplaces.values_list("pk", flat=True))
+    initial["happened_on"] = timezone.localdate()
+    form = OrgStructureForm(request.POST or None, user=request.user, org=org, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            actions.org_update(
+                actor=request.user, org=org, workplaces=list(data["workplaces"]), happened_on=data["happened_on"],
+                document_number=data["document_number"], reason=data["reason"],
+                **{f: data[f] for f in actions.ORG_STRUCTURAL_FIELDS},
+            )
+        except DomainError as exc:
+            apply_to_form(form, exc)
+        else:
+            messages.success(request, _("已变更组织要素。"))
+            return redirect("orgs:org_detail", pk=org.pk)
+    return render(request, "orgs/org_action_form.html", {"nav_section": "tree", "form": form, "org": org,
+                                                         "title": _("变更组织要素"), "button": _("确认变更")})
 
 
 @login_required
 def org_move(request, pk: int):
     org = get_scoped_or_404(Organization.objects, request.user, "change", pk=pk)
+    _require_level_above(request.user, org)
     form = OrgMoveForm(request.POST or None, user=request.user, org=org)
     if request.method == "POST" and form.is_valid():
         try:
@@ -143,6 +183,7 @@ def org_move(request, pk: int):
 @login_required
 def org_dissolve(request, pk: int):
     org = get_scoped_or_404(Organization.objects, request.user, "delete", pk=pk)
+    _require_level_above(request.user, org)
     form = OrgDissolveForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:

@@ -107,20 +107,93 @@ def test_edit_page_hides_structural_fields_from_the_secretary(client, world):
     )
 
 
-def test_edit_page_for_district_staff_requires_document_for_structure(client, world):
+def _structure_url(org):
+    return reverse("orgs:org_structure", args=[org.pk])
+
+
+def test_structure_page_is_not_there_for_the_secretary_of_the_org(client, world):
+    client.force_login(world.secretary)
+    before = reload(world.jb)
+    assert client.get(_structure_url(world.jb)).status_code == 404
+    response = client.post(_structure_url(world.jb), {
+        "formation_mode": FormationMode.AREA, "established_on": "2001-01-01", "happened_on": "2025-01-01",
+        "document_number": "文1", "reason": "自己改",
+    })
+    assert response.status_code == 404
+    assert reload(world.jb).established_on == before.established_on
+    # the edit page shows the facts read-only and no link to the structure page
+    html = client.get(_edit_url(world.jb)).content.decode()
+    assert "由上级党组织变更" in html and _structure_url(world.jb) not in html
+    assert _structure_url(world.jb) not in client.get(reverse("orgs:org_detail", args=[world.jb.pk])).content.decode()
+    # the org one level below (the Party group) is the secretary's to change
+    assert client.get(_structure_url(world.group)).status_code == 200
+
+
+def test_structure_page_for_district_staff_requires_document_and_reason(client, world):
     client.force_login(world.district_user)
     org = reload(world.br_a)
-    html = client.get(_edit_url(org)).content.decode()
-    assert 'name="established_on"' in html and "data-structure-locked" not in html
+    assert 'name="established_on"' not in client.get(_edit_url(org)).content.decode()
+    assert _structure_url(org) in client.get(reverse("orgs:org_detail", args=[org.pk])).content.decode()
+    html = client.get(_structure_url(org)).content.decode()
+    assert 'name="established_on"' in html and 'name="document_number"' in html
     data = {
-        "name": org.name, "code": org.code, "industry": org.industry, "formation_mode": org.formation_mode,
-        "established_on": "2019-01-01", "workplaces": [w.pk for w in org.workplaces.all()], "reason": "",
+        "formation_mode": org.formation_mode, "established_on": "2019-01-01", "happened_on": "2025-02-01",
+        "workplaces": [w.pk for w in org.workplaces.all()], "document_number": "", "reason": "  ",
     }
-    response = client.post(_edit_url(org), data)
-    assert response.status_code == 200 and "须填写文号" in response.content.decode()
+    response = client.post(_structure_url(org), data)
+    assert response.status_code == 200
+    assert set(response.context["form"].errors) == {"document_number", "reason"}
     assert reload(org).established_on == org.established_on
-    response = client.post(_edit_url(org), {**data, "document_number": "文3", "reason": "更正"})
+    response = client.post(_structure_url(org), {**data, "document_number": "文3", "reason": "更正成立日期"})
     assert response.status_code == 302 and reload(org).established_on == dt.date(2019, 1, 1)
+    event = OrgEvent.objects.filter(org=org, kind=OrgEventKind.UPDATED).latest("id")
+    assert event.details == {"established_on": [org.established_on.isoformat(), "2019-01-01"]}
+    assert (event.document_number, event.reason, event.happened_on) == ("文3", "更正成立日期", dt.date(2025, 2, 1))
+
+
+def test_committee_secretary_changes_branch_structure_on_the_page(client, world):
+    committee_secretary = UserFactory(username="express-secretary")
+    grant(committee_secretary, world.express, Role.SECRETARY)
+    client.force_login(committee_secretary)
+    org = reload(world.jb)
+    response = client.post(_structure_url(org), {
+        "formation_mode": org.formation_mode, "established_on": org.established_on.isoformat(),
+        "has_committee": "on", "committee_elected_on": "2025-03-01", "happened_on": "2025-03-01",
+        "workplaces": [w.pk for w in org.workplaces.all()], "document_number": "快党〔2025〕3号", "reason": "选举产生支委会",
+    })
+    assert response.status_code == 302
+    assert (reload(org).has_committee, reload(org).committee_elected_on) == (True, dt.date(2025, 3, 1))
+    # but not its own committee's facts
+    assert client.get(_structure_url(world.express)).status_code == 404
+
+
+def test_kind_and_parent_are_not_changed_by_an_edit(world):
+    for actor in (world.secretary, world.district_user):
+        with pytest.raises(DomainError, match="组织类别不能直接修改"):
+            org_update(actor=actor, org=world.jb, kind="branch", document_number="文1", reason="改类别")
+        with pytest.raises(DomainError, match="调整隶属关系"):
+            org_update(actor=actor, org=world.jb, parent=world.food, document_number="文1", reason="改隶属")
+    assert reload(world.jb).kind == "joint_branch"
+
+
+def test_secretary_cannot_move_own_branch(client, world):
+    from orgs.actions import org_move
+
+    with pytest.raises(DomainError):
+        org_move(actor=world.secretary, org=world.jb, new_parent=world.food, reason="调走")
+    assert reload(world.jb).path.startswith(world.express.path)
+    client.force_login(world.secretary)
+    assert client.get(reverse("orgs:org_move", args=[world.jb.pk])).status_code == 404
+
+
+def test_orgs_api_is_read_only(client, world):
+    client.force_login(world.district_user)
+    detail = f"/api/v1/orgs/{world.br_a.pk}/"
+    assert client.get(detail).status_code == 200
+    for method in (client.patch, client.put, client.delete):
+        assert method(detail, {"established_on": "2001-01-01"}, content_type="application/json").status_code == 405
+    assert client.post("/api/v1/orgs/", {"name": "x"}, content_type="application/json").status_code == 405
+    assert reload(world.br_a).established_on != dt.date(2001, 1, 1)
 
 
 def test_workplace_page_shows_headcount_history_with_constant_queries(client, world):
@@ -159,3 +232,12 @@ def test_headcounts_apply_is_all_or_nothing_and_scoped(world):
     changed = workplace_headcounts_apply(actor=world.secretary, changes={world.wp_b.pk: 21, world.wp_c.pk: 10}, source="y")
     assert [w.pk for w in changed] == [world.wp_b.pk]  # wp_c unchanged: no event
     assert WorkplaceEvent.objects.get().details == {"gig_worker_count": [20, 21]}
+
+
+def test_workplace_page_names_edited_fields_in_its_history(client, world):
+    from orgs.actions import workplace_update
+
+    workplace_update(actor=world.district_user, workplace=world.wp_a, has_trade_union=True, source="单位编辑")
+    client.force_login(world.district_user)
+    html = client.get(reverse("orgs:workplace_detail", args=[world.wp_a.pk])).content.decode()
+    assert 'data-event="updated"' in html and "已建工会：否 → 是" in html and "单位编辑" in html
