@@ -8,6 +8,7 @@ writes an OrgEvent history row.
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -131,6 +132,8 @@ def _event(org, kind, *, actor, happened_on=None, document_number="", reason="",
 def _jsonable(value: Any) -> Any:
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
     if hasattr(value, "pk"):
         return str(value)
     return value

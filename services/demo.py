@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 from django.utils import timezone
 
 from portal import crypto
+from services import credentials
 from services.actions.intake import CODE_ALPHABET, CODE_LENGTH
 from services.models import (
     EntryKind,
@@ -192,8 +193,12 @@ def load_demo_services() -> tuple[int, int]:
             workplace = rng.choice(workplaces)
         org = route_request(category=category, workplace=workplace, region=workplace.region)
         phone = f"139{rng.randint(10000000, 99999999)}"
+        tracking_code = _code(rng, taken)
         request = ServiceRequest(
-            tracking_code=_code(rng, taken), category=category, description=rng.choice(DESCRIPTIONS[category_code]),
+            # A 查询密码 like every request made since it exists, drawn with `secrets` (not the seeded rng, which
+            # anyone reading this file could replay) and thrown away: demo requests are not for public look-up.
+            tracking_code=tracking_code, access_secret_hash=credentials.secret_hash(code=tracking_code, secret=credentials.new_secret()),
+            category=category, description=rng.choice(DESCRIPTIONS[category_code]),
             extra=EXTRA.get(category_code, {}), requester_name=rng.choice(NAMES),
             requester_phone_encrypted=crypto.encrypt(phone), requester_phone_index=crypto.blind_index(phone, purpose="requester_phone"),
             member_answer=rng.choice((MemberAnswer.YES, MemberAnswer.NO, MemberAnswer.NO, MemberAnswer.UNKNOWN)),

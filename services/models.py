@@ -129,7 +129,9 @@ class ServiceRequestQuerySet(ScopedQuerySet):
 
 class ServiceRequest(models.Model):
     """One request from a gig worker. The requester's phone is personal data: encrypted, with a blind
-    index for the per-phone abuse limit; the tracking page checks its last four digits."""
+    index for the per-phone abuse limit. The tracking page opens with the tracking code plus the 查询密码
+    given at submission (only its keyed hash is kept); rows from before it existed have no hash and open
+    with the complete phone number instead (services/credentials.py)."""
 
     scope_resource = "service_request"
 
@@ -140,6 +142,7 @@ class ServiceRequest(models.Model):
     requester_name = models.CharField(_("提出人"), max_length=50)
     requester_phone_encrypted = models.TextField(_("联系电话（密文）"), editable=False)
     requester_phone_index = models.CharField(_("联系电话索引"), max_length=64, db_index=True, editable=False)
+    access_secret_hash = models.CharField(_("查询密码（哈希）"), max_length=64, blank=True, default="", editable=False)
     member_answer = models.CharField(_("是否党员"), max_length=10, choices=MemberAnswer.choices, default=MemberAnswer.UNKNOWN)
     workplace = models.ForeignKey(
         "orgs.Workplace", on_delete=models.SET_NULL, null=True, blank=True, related_name="service_requests",

@@ -10,6 +10,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from portal.forms import BootstrapFormMixin
+from services import credentials
 from services.models import ExtraField, MemberAnswer
 from services.selectors import public
 
@@ -101,10 +102,17 @@ class TrackForm(BootstrapFormMixin, forms.Form):
         label=_("查询码"), max_length=30,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "placeholder": "XXXX-XXXX-XXXX"}),
     )
-    phone_suffix = forms.RegexField(
-        label=_("手机号后四位"), regex=r"^\d{4}$", error_messages={"invalid": _("请输入手机号的后四位数字。")},
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "maxlength": "4"}),
+    secret = forms.CharField(
+        label=_("查询密码"), max_length=30,
+        help_text=_("提交成功时显示的8位查询密码；较早提交、没有查询密码的诉求，请填写提交时的完整手机号"),
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters", "placeholder": "XXXX-XXXX"}),
     )
+
+    def clean_secret(self):
+        value = self.cleaned_data["secret"]
+        if not credentials.credential_shape_ok(value):
+            raise forms.ValidationError(_("请输入8位查询密码；较早提交、没有查询密码的诉求，请输入完整手机号。"))
+        return value
 
 
 SATISFACTION_CHOICES = [

@@ -2,8 +2,10 @@
 
 Mobile first, no login, no internal data: no assignee, no staff names, no internal notes, no other
 requests, no coverage data. The tracking code travels in the session after submitting (never in a
-query string); the detail page of a request opens only in a session that looked it up with its code
-and the phone's last four digits (or submitted it). Thin: selectors read, actions write.
+query string); the 查询密码 waits in the session only until the confirmation page has shown it once. The
+detail page of a request, and with it confirming with a score or reopening, opens only in a session that
+looked it up with its code and 查询密码 (or, for requests from before it existed, the complete phone
+number) or submitted it. Staff pages have no way to do either. Thin: selectors read, actions write.
 """
 
 from __future__ import annotations
@@ -11,21 +13,23 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
 from portal.exceptions import DomainError, apply_to_form
-from services import throttle
+from services import credentials, throttle
 from services.actions import intake as intake_actions
 from services.models import EntryKind, RequestStatus
 from services.public_forms import HONEYPOT, ConfirmForm, IntakeForm, ReopenForm, TrackForm
 from services.selectors import public
 
 SUBMITTED_KEY = "public_submitted_code"
+SUBMITTED_SECRET_KEY = "public_submitted_secret"  # noqa: S105 - a session key name; popped by the confirmation page: shown once
 TRACKED_KEY = "public_tracked_ids"
 TRACKED_MAX = 10
-NOT_FOUND = gettext_noop("未找到对应的诉求，请核对查询码和手机号后四位")
+NOT_FOUND = gettext_noop("未找到对应的诉求，请核对查询码和查询密码")
 
 
 def _remember(request, service_request) -> None:
@@ -64,6 +68,7 @@ def intake_form(request, code):
                 status = 429 if isinstance(exc, intake_actions.RateLimited) else 200
             else:
                 request.session[SUBMITTED_KEY] = created.tracking_code
+                request.session[SUBMITTED_SECRET_KEY] = created.access_secret
                 _remember(request, created)
                 return redirect("public:submitted")
     return render(request, "services/public/intake_form.html", {"category": category, "form": form}, status=status)
@@ -74,7 +79,12 @@ def submitted(request):
     found = public.public_request(code=code) if code else None
     if found is None:
         return redirect("public:intake")
-    return render(request, "services/public/submitted.html", {"req": found})
+    secret = request.session.pop(SUBMITTED_SECRET_KEY, None)
+    response = render(request, "services/public/submitted.html", {
+        "req": found, "secret": credentials.format_secret(secret) if secret else None,
+    })
+    add_never_cache_headers(response)  # the 查询密码 must not sit in a cache or come back with "back"
+    return response
 
 
 # ---------------------------------------------------------------- tracking
@@ -86,11 +96,11 @@ def track(request):
             intake_actions.track_attempt(client_address=throttle.client_address(request))
         except intake_actions.RateLimited as exc:
             return render(request, "services/public/rate_limited.html", {"message": exc.message}, status=429)
-        found = public.track_lookup(code=form.cleaned_data["code"], phone_suffix=form.cleaned_data["phone_suffix"])
+        found = public.track_lookup(code=form.cleaned_data["code"], secret=form.cleaned_data["secret"])
         if found is not None:
             _remember(request, found)
             return redirect("public:track_detail", code=found.tracking_code)
-        # Unknown code and wrong suffix: the same blank form and message, nothing echoed back.
+        # Unknown code and wrong 查询密码: the same blank form and message, nothing echoed back.
         form, not_found = TrackForm(), True
     return render(request, "services/public/track.html", {"form": form, "not_found": not_found, "not_found_message": _(NOT_FOUND)})
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_POST
 from portal import crypto
 from portal.exceptions import ConflictError, DomainError, apply_to_form
 from portal.scoping import has_perm
+from services import credentials
 from services import request_forms as forms
 from services.actions import categories as category_actions
 from services.actions import handling
@@ -102,7 +103,7 @@ def _detail(request, obj, *, bound=None, status=200, revealed_phone=None, reveal
     extra = [(labels.get(key, key), value) for key, value in (obj.extra or {}).items() if value not in (None, "")]
     response = render(request, "services/requests/request_detail.html", {
         "nav_section": NAV, "req": obj, "timeline": list(obj.timeline.all()), "extra": extra,
-        "masked_phone": crypto.mask_phone(crypto.decrypt(obj.requester_phone_encrypted)),
+        "masked_phone": credentials.requester_phone_mask(crypto.decrypt(obj.requester_phone_encrypted)),
         "overdue": obj.is_overdue(), "can_change": can_change, "can_reveal": can_reveal,
         "forms": action_forms, "templates": templates, "revealed_phone": revealed_phone,
         "reveal_form": reveal_form or forms.RevealForm(prefix="reveal"),

@@ -1,4 +1,4 @@
-"""The request queue as .xlsx: masked phone, local (Asia/Shanghai) times, formula-escaped cells."""
+"""The request queue as .xlsx: masked phone (first three digits only), local (Asia/Shanghai) times, formula-escaped cells."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy
 
 from portal import crypto
 from portal.xlsx import workbook_response
+from services.credentials import requester_phone_mask
 
 HEADERS = [
     gettext_lazy("查询码"), gettext_lazy("类别"), gettext_lazy("诉求内容"), gettext_lazy("提出人"), gettext_lazy("联系电话"),
@@ -23,7 +24,7 @@ def _local(value) -> str:
 
 def _masked_phone(token: str) -> str:
     try:
-        return crypto.mask_phone(crypto.decrypt(token))
+        return requester_phone_mask(crypto.decrypt(token))
     except ValueError:
         return ""
 

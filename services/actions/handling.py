@@ -16,6 +16,11 @@ reopen        resolved                     reopened (reason; new SLA)  the reque
 auto-close    resolved, older than rule    closed                      the system (beat)
 ============  ===========================  ==========================  ==============================
 
+Confirm and reopen have no actor: they are called only by services.public_views, for a session that looked
+the request up with its code and 查询密码 (or submitted it), and are written to the timeline as the
+requester's (``by_requester``, public, no actor). No staff view, form or step reaches them, so staff can
+neither set or change the satisfaction score nor reopen on the requester's behalf (tested).
+
 Besides the state changes: reroute (改派, to an org in the actor's scope or up to the parent), assign,
 priority, internal notes, public replies, escalation of overdue requests (system) and the logged reveal
 of the requester's phone.
@@ -319,7 +324,8 @@ def render_reply_template(*, template: ReplyTemplate, request: ServiceRequest) -
 # ---------------------------------------------------------------- the requester (tracking page)
 @transaction.atomic
 def request_confirm(*, request: ServiceRequest, satisfaction: int, comment: str = "") -> ServiceRequest:
-    """resolved → closed by the requester, with a 1..5 satisfaction score (the tracking page has verified them)."""
+    """resolved → closed by the requester, with a 1..5 satisfaction score. Only the public tracking view calls
+    this, after checking the session looked the request up (see the module docstring); never a staff page."""
     try:
         score = int(satisfaction)
     except (TypeError, ValueError):
@@ -344,7 +350,8 @@ def request_confirm(*, request: ServiceRequest, satisfaction: int, comment: str 
 
 @transaction.atomic
 def request_reopen(*, request: ServiceRequest, reason: str) -> ServiceRequest:
-    """resolved → reopened by the requester ("问题未解决"): a new SLA period starts now."""
+    """resolved → reopened by the requester ("问题未解决"): a new SLA period starts now. Like request_confirm,
+    called only by the public tracking view for a session that looked the request up."""
     reason = _text(reason, field="reason", message=_("请说明还有什么问题没有解决。"))
     locked = _lock(request)
     from_status = _move(locked, RequestStatus.REOPENED)

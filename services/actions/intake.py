@@ -12,6 +12,8 @@
   limit check and the write happen under a lock on the rule rows, so concurrent submissions cannot both
   slip under a limit (intake volume is small; the lock is held for one short transaction).
 - The phone is personal data: stored encrypted plus a blind index; never logged, never in a URL.
+- The requester's 查询密码 (services/credentials.py): drawn here, only its keyed hash is stored; the
+  plaintext exists only on the returned object (`access_secret`) for the confirmation page to show once.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from portal.crypto import encrypt
 from portal.exceptions import DomainError
 from portal.models import Rule
 from portal.rules import rule_int
-from services import throttle
+from services import credentials, throttle
 from services.actions.common import sla_due, timeline_add
 from services.models import (
     EntryKind,
@@ -253,7 +255,8 @@ def request_submit(
     now: dt.datetime | None = None,
 ) -> ServiceRequest:
     """Accept a request from the public form. Refusals are DomainError (field = the form field); a
-    RateLimited refusal says when to try again. Nothing is written unless the request is accepted."""
+    RateLimited refusal says when to try again. Nothing is written unless the request is accepted.
+    The returned request carries the plaintext 查询密码 as `access_secret` (only its hash is saved)."""
     now = now or timezone.now()
     category = ServiceCategory.objects.filter(pk=category.pk).select_related("default_org").first()
     if category is None or not category.enabled:
@@ -296,8 +299,11 @@ def request_submit(
     if region is None and workplace is not None:
         region = workplace.region
     org = route_request(category=category, workplace=workplace, region=region)
+    tracking_code = new_tracking_code()
+    secret = credentials.new_secret()
     request = ServiceRequest(
-        tracking_code=new_tracking_code(), category=category, description=description, extra=extra,
+        tracking_code=tracking_code, access_secret_hash=credentials.secret_hash(code=tracking_code, secret=secret),
+        category=category, description=description, extra=extra,
         requester_name=requester_name, requester_phone_encrypted=encrypt(phone), requester_phone_index=phone_key,
         member_answer=member_answer, workplace=workplace, place=place, latitude=latitude, longitude=longitude,
         region=region, responsible_org=org, status=RequestStatus.SUBMITTED, submitted_at=now,
@@ -311,4 +317,5 @@ def request_submit(
                  to_org=org, by_requester=True, at=now)
     hit_record(kind=PublicHitKind.INTAKE_ADDRESS, key=address_key, now=now)
     hit_record(kind=PublicHitKind.INTAKE_PHONE, key=phone_key, now=now)
+    request.access_secret = secret  # not a field: shown once to the requester, never stored
     return request

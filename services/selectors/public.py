@@ -1,20 +1,19 @@
 """Reads for the public pages (no account, no scope): only what a requester may see.
 
 Nothing here returns staff names, internal notes, coverage data or other requests. The tracking
-look-up behaves the same whether the code is unknown or the phone suffix is wrong: one query, one
-decryption, one constant-time comparison.
+look-up behaves the same whether the code is unknown or the credential is wrong: one query, the same two
+keyed hashes, one constant-time comparison (services/credentials.py says what the credential is).
 """
 
 from __future__ import annotations
 
 import hmac
 import re
-from functools import lru_cache
 
 from django.db.models import Prefetch
 
 from orgs.models import Region, RegionKind, Workplace
-from portal.crypto import decrypt, encrypt
+from services import credentials
 from services.models import ServiceCategory, ServiceRequest, TimelineEntry
 
 STREET_DEPTH = 2  # district → street → community
@@ -60,17 +59,26 @@ def intake_region(pk) -> Region | None:
     return Region.objects.filter(kind__in=[RegionKind.STREET, RegionKind.COMMUNITY], pk=pk).first()
 
 
-@lru_cache(maxsize=1)
-def _decoy_token() -> str:
-    return encrypt("00000000000")
+_DECOY = "0" * 64  # compared against when the code is unknown: never equal to a real hash
 
 
-def track_lookup(*, code: str, phone_suffix: str) -> ServiceRequest | None:
-    """The request with this code whose phone ends in `phone_suffix`, else None (same work either way)."""
-    found = ServiceRequest.objects.filter(tracking_code=normalize_tracking_code(code)).only(
-        "pk", "tracking_code", "requester_phone_encrypted").first()
-    phone = decrypt(found.requester_phone_encrypted if found is not None else _decoy_token())
-    matches = hmac.compare_digest(phone[-4:].encode(), (phone_suffix or "").strip().encode())
+def track_lookup(*, code: str, secret: str) -> ServiceRequest | None:
+    """The request with this code whose credential is `secret`, else None (same work either way).
+
+    The credential is the request's 查询密码, or for requests from before it existed (no stored hash) the
+    complete phone number they were submitted with. The last four digits of the phone open nothing."""
+    code = normalize_tracking_code(code)
+    found = ServiceRequest.objects.filter(tracking_code=code).only(
+        "pk", "tracking_code", "access_secret_hash", "requester_phone_index").first()
+    by_secret = credentials.secret_hash(code=code, secret=secret)
+    by_phone = credentials.phone_digest(secret)
+    if found is None:
+        given, expected = by_secret, _DECOY
+    elif found.access_secret_hash:
+        given, expected = by_secret, found.access_secret_hash
+    else:
+        given, expected = by_phone, found.requester_phone_index
+    matches = bool(given) and hmac.compare_digest(given.encode(), (expected or _DECOY).encode())
     return found if found is not None and matches else None
 
 

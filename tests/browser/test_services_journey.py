@@ -1,6 +1,7 @@
 """A service request (诉求) from end to end in a real Chromium: a gig worker without an account submits it on a
-phone, the covering branch's secretary handles it on the staff pages, and the worker tracks, reads the public
-reply (never the internal note) and confirms it with a score.
+phone and notes the tracking code and 查询密码, the covering branch's secretary handles it on the staff pages
+(seeing neither the 查询密码 nor the phone's last digits), and the worker tracks with code + 查询密码, reads the
+public reply (never the internal note) and confirms it with a score.
 
 Skipped as a whole when no Chromium is found (CHROMIUM_PATH or /usr/bin/chromium), like test_journeys.py.
 Screenshots for people to look at are written to /tmp/shots (BROWSER_SHOTS_DIR).
@@ -35,7 +36,7 @@ LOCATION = "东街道园区北门充电棚"
 PUBLIC_REPLY = "已与园区物业协调，北门充电棚今晚起对骑手开放。"
 INTERNAL_NOTE = "内部核实：物业王经理此前拒绝过两次"  # distinctive: must never reach the public pages
 RESOLVE_REPLY = "充电棚已开放，物业为骑手办理了通行卡。"
-NOT_FOUND = "未找到对应的诉求，请核对查询码和手机号后四位"
+NOT_FOUND = "未找到对应的诉求，请核对查询码和查询密码"
 
 
 def assert_no_horizontal_scroll(page: Page, width: int = 375) -> None:
@@ -43,11 +44,11 @@ def assert_no_horizontal_scroll(page: Page, width: int = 375) -> None:
     assert scroll_width <= width, f"{page.url} scrolls sideways at {width} px: scrollWidth {scroll_width}"
 
 
-def look_up(page: Page, code: str, suffix: str) -> None:
-    """The tracking form, like a person: 查询码 and 手机号后四位, then 查询."""
+def look_up(page: Page, code: str, secret: str) -> None:
+    """The tracking form, like a person: 查询码 and 查询密码, then 查询."""
     page.goto(reverse("public:track"))
     page.get_by_label("查询码").fill(code)
-    page.get_by_label("手机号后四位").fill(suffix)
+    page.get_by_label("查询密码").fill(secret)
     page.get_by_role("button", name="查询", exact=True).click()
 
 
@@ -86,6 +87,9 @@ def test_gig_worker_request_is_handled_by_the_branch_and_confirmed_on_the_phone(
     code_on_page = worker.locator("#tracking-code")
     expect(code_on_page).to_have_text(re.compile(r"^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$"))
     display_code = code_on_page.inner_text().strip()
+    secret_on_page = worker.locator("#access-secret")
+    expect(secret_on_page).to_have_text(re.compile(r"^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$"))
+    secret = secret_on_page.inner_text().strip()  # the worker writes it down: it is shown only this once
     expect(worker.get_by_text("由甲网点党支部承办")).to_be_visible()  # routed to the branch covering 甲网点
     assert_no_horizontal_scroll(worker)
     worker.screenshot(path=str(shots_dir / "services-submitted-375.png"), full_page=True)
@@ -96,6 +100,9 @@ def test_gig_worker_request_is_handled_by_the_branch_and_confirmed_on_the_phone(
     assert req.status == RequestStatus.SUBMITTED and req.member_answer == "no"
     assert req.extra == {"location_detail": LOCATION}
     assert PHONE not in req.requester_phone_encrypted  # stored encrypted
+    assert secret.replace("-", "") not in req.access_secret_hash  # only a keyed hash of the 查询密码
+    worker.reload()
+    expect(worker.locator("#access-secret")).to_have_count(0)  # not shown a second time
 
     # ------------------------------------------------ 2. the branch secretary handles it on the staff pages
     staff = open_page("desktop", user=journey.secretary)
@@ -112,8 +119,8 @@ def test_gig_worker_request_is_handled_by_the_branch_and_confirmed_on_the_phone(
     status_badge = staff.locator("h1 [data-status]")
     expect(status_badge).to_have_text("已提交")
     expect(staff.locator("[data-description]")).to_have_text(DESCRIPTION)
-    expect(staff.locator("[data-masked-phone]")).not_to_have_text(PHONE)  # masked until revealed
-    expect(staff.locator("[data-masked-phone]")).to_contain_text("8000")
+    expect(staff.locator("[data-masked-phone]")).to_have_text("138********")  # masked until revealed: no last digits
+    assert secret not in staff.content() and secret.replace("-", "") not in staff.content()
 
     act(staff, "受理", "已受理。")
     expect(status_badge).to_have_text("已受理")
@@ -156,17 +163,20 @@ def test_gig_worker_request_is_handled_by_the_branch_and_confirmed_on_the_phone(
     tracker.goto(reverse("public:track_detail", kwargs={"code": req.tracking_code}))  # a bare link is not enough
     expect(tracker).to_have_url(re.compile(reverse("public:track") + "$"))
 
-    # 4. a wrong phone suffix and an unknown code are told apart by nothing, and nothing is echoed back
-    look_up(tracker, display_code, "0000")
+    # 4. a wrong 查询密码 and an unknown code are told apart by nothing, and nothing is echoed back
+    look_up(tracker, display_code, "2345-6789")
     expect(tracker.get_by_role("alert")).to_have_text(NOT_FOUND)
     expect(tracker.get_by_label("查询码")).to_have_value("")
-    wrong_suffix_page = tracker.locator("main").inner_text()
-    look_up(tracker, "ZZZZ-ZZZZ-ZZZZ", "8000")
+    wrong_secret_page = tracker.locator("main").inner_text()
+    look_up(tracker, "ZZZZ-ZZZZ-ZZZZ", secret)
     expect(tracker.get_by_role("alert")).to_have_text(NOT_FOUND)
     expect(tracker.get_by_label("查询码")).to_have_value("")
-    assert tracker.locator("main").inner_text() == wrong_suffix_page
+    assert tracker.locator("main").inner_text() == wrong_secret_page
+    # what the staff pages show (the code and the masked phone) opens nothing
+    look_up(tracker, display_code, "138********")
+    expect(tracker).to_have_url(re.compile(reverse("public:track") + "$"))
 
-    look_up(tracker, display_code.lower(), "8000")  # case and dashes do not matter
+    look_up(tracker, display_code.lower(), secret.lower())  # case and dashes do not matter
     expect(tracker).to_have_url(re.compile(reverse("public:track_detail", kwargs={"code": req.tracking_code}) + "$"))
     expect(tracker.get_by_role("heading", level=1)).to_have_text("办理进度")
     expect(tracker.locator("main")).to_contain_text(display_code)

@@ -241,3 +241,14 @@ def test_workplace_page_names_edited_fields_in_its_history(client, world):
     client.force_login(world.district_user)
     html = client.get(reverse("orgs:workplace_detail", args=[world.wp_a.pk])).content.decode()
     assert 'data-event="updated"' in html and "已建工会：否 → 是" in html and "单位编辑" in html
+
+
+def test_workplace_coordinate_edit_is_recorded_in_history(world):
+    from decimal import Decimal
+
+    from orgs.actions import workplace_update
+    from orgs.models import WorkplaceEvent
+
+    workplace_update(actor=world.district_user, workplace=world.wp_a, latitude=Decimal("31.230400"), longitude=Decimal("121.473700"))
+    event = WorkplaceEvent.objects.get(workplace=world.wp_a)
+    assert event.details["latitude"][1] == "31.230400"

@@ -1,4 +1,4 @@
-"""The public pages at /s/: intake without an account, the tracking code, tracking, confirm and reopen."""
+"""The public pages at /s/: intake without an account, the tracking code and 查询密码, tracking, confirm and reopen."""
 
 from __future__ import annotations
 
@@ -15,11 +15,13 @@ from django.utils import timezone
 
 from services.models import EntryKind, PublicHit, PublicHitKind, RequestStatus, ServiceCategory, ServiceRequest, TimelineEntry
 from tests.factories import WorkplaceFactory, set_rule
-from tests.services.factories import make_request
+from tests.services.factories import SECRET, make_request
 
 PHONE = "13912345678"
-NOT_FOUND = "未找到对应的诉求，请核对查询码和手机号后四位"
+NOT_FOUND = "未找到对应的诉求，请核对查询码和查询密码"
 CSRF = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]+"')
+SHOWN_SECRET = re.compile(r'id="access-secret">([^<]+)<')
+WRONG_SECRET = "2345-6789"  # noqa: S105 - well formed, matches nothing
 
 
 def form_data(**overrides):
@@ -36,12 +38,12 @@ def submit(client, code="other", **overrides):
     return client.post(reverse("public:intake_form", kwargs={"code": code}), form_data(**overrides))
 
 
-def track(client, code, suffix):
-    return client.post(reverse("public:track"), {"code": code, "phone_suffix": suffix})
+def track(client, code, secret):
+    return client.post(reverse("public:track"), {"code": code, "secret": secret})
 
 
-def open_detail(client, req, phone=PHONE):
-    response = track(client, req.tracking_code, phone[-4:])
+def open_detail(client, req, secret=SECRET):
+    response = track(client, req.tracking_code, secret)
     assert response.status_code == 302
     return client.get(response["Location"])
 
@@ -107,8 +109,9 @@ def test_submit_then_track_shows_only_public_entries(world, client):
     req = ServiceRequest.objects.get()
     assert req.responsible_org == world.br_a and req.workplace == world.wp_a and req.region == world.east_one
     page = client.get(reverse("public:submitted")).content.decode()
-    assert req.display_code in page and "请记下" in page
+    assert req.display_code in page and "请立即记下" in page
     assert PHONE not in page and req.tracking_code not in client.get(reverse("public:intake")).content.decode()
+    secret = SHOWN_SECRET.search(page).group(1)
 
     TimelineEntry.objects.create(request=req, kind=EntryKind.NOTE, public=False, body="内部备注：疑似重复反映")
     other = make_request(org=world.br_a, description="另一位师傅的诉求内容", phone="13700001111")
@@ -116,7 +119,7 @@ def test_submit_then_track_shows_only_public_entries(world, client):
     # A new visitor (another session) tracks with the code in lower case and with spaces.
     visitor = Client()
     typed = f"{req.tracking_code[:4].lower()} {req.tracking_code[4:8]}-{req.tracking_code[8:]}"
-    response = track(visitor, typed, "5678")
+    response = track(visitor, typed, secret.lower())
     assert response.status_code == 302
     assert response["Location"] == reverse("public:track_detail", kwargs={"code": req.tracking_code})
     page = visitor.get(response["Location"]).content.decode()
@@ -169,40 +172,42 @@ def test_intake_rate_limit_tells_when_to_try_again(world, client):
 
 
 # ---------------------------------------------------------------- tracking
-def test_wrong_suffix_and_unknown_code_get_the_same_answer(world, client, resolved):
-    wrong_suffix = track(client, resolved.tracking_code, "0000")
-    unknown = track(client, "ABCD-EFGH-JKMN", "5678")
-    assert wrong_suffix.status_code == unknown.status_code == 200
-    assert NOT_FOUND in wrong_suffix.content.decode()
-    assert CSRF.sub(b"", wrong_suffix.content) == CSRF.sub(b"", unknown.content)
-    assert resolved.tracking_code not in wrong_suffix.content.decode()  # nothing typed is echoed back
+def test_wrong_secret_and_unknown_code_get_the_same_answer(world, client, resolved):
+    wrong_secret = track(client, resolved.tracking_code, WRONG_SECRET)
+    unknown = track(client, "ABCD-EFGH-JKMN", SECRET)
+    assert wrong_secret.status_code == unknown.status_code == 200
+    assert NOT_FOUND in wrong_secret.content.decode()
+    assert CSRF.sub(b"", wrong_secret.content) == CSRF.sub(b"", unknown.content)
+    assert resolved.tracking_code not in wrong_secret.content.decode()  # nothing typed is echoed back
+    assert SECRET not in wrong_secret.content.decode()
     assert client.get(reverse("public:track_detail", kwargs={"code": resolved.tracking_code})).status_code == 302
 
 
 def test_track_rate_limit_at_the_boundary(world, client):
     for _ in range(30):
-        assert track(client, "ABCD-EFGH-JKMN", "1234").status_code == 200
-    response = track(client, "ABCD-EFGH-JKMN", "1234")
+        assert track(client, "ABCD-EFGH-JKMN", WRONG_SECRET).status_code == 200
+    response = track(client, "ABCD-EFGH-JKMN", WRONG_SECRET)
     assert response.status_code == 429
     assert "查询次数过多" in response.content.decode()
     assert PublicHit.objects.filter(kind=PublicHitKind.TRACK_ADDRESS).count() == 30
     # Another address still gets through.
     other = Client(REMOTE_ADDR="10.1.1.1")
-    assert track(other, "ABCD-EFGH-JKMN", "1234").status_code == 200
+    assert track(other, "ABCD-EFGH-JKMN", WRONG_SECRET).status_code == 200
 
 
 def test_track_rate_limit_follows_the_rule_row_and_the_clock(world, client, resolved):
     set_rule("track_per_address_per_hour", 2)
-    track(client, "ABCD-EFGH-JKMN", "1234")
-    track(client, "ABCD-EFGH-JKMN", "1234")
-    assert track(client, resolved.tracking_code, "5678").status_code == 429  # even the right code
+    track(client, "ABCD-EFGH-JKMN", WRONG_SECRET)
+    track(client, "ABCD-EFGH-JKMN", WRONG_SECRET)
+    assert track(client, resolved.tracking_code, SECRET).status_code == 429  # even the right code
     PublicHit.objects.update(created_at=timezone.now() - dt.timedelta(minutes=61))
-    assert track(client, resolved.tracking_code, "5678").status_code == 302
+    assert track(client, resolved.tracking_code, SECRET).status_code == 302
 
 
-def test_track_form_checks_the_suffix_shape_without_counting(world, client):
-    response = track(client, "ABCD", "12")
-    assert "请输入手机号的后四位数字" in response.content.decode()
+def test_track_form_checks_the_secret_shape_without_counting(world, client):
+    for typed in ("12", "5678", "K7M9-P2Q", "1391234567"):
+        response = track(client, "ABCD", typed)
+        assert "请输入8位查询密码" in response.content.decode(), typed
     assert PublicHit.objects.count() == 0
 
 
@@ -226,8 +231,8 @@ def test_tracking_page_hides_staff_names_notes_and_the_phone(world, client, reso
     assert "工作人员" in page and "您" in page
     assert "李书记" not in page and world.secretary.username not in page
     assert "物业经理态度不好" not in page
-    assert PHONE not in page and "139****5678" not in page
-    assert "赵师傅" not in page
+    assert PHONE not in page and "139****5678" not in page and "139********" not in page
+    assert "赵师傅" not in page and SECRET not in page
 
 
 def test_confirm_through_the_page_closes_with_a_score(world, client, resolved):
@@ -309,25 +314,35 @@ def test_public_pages_render_in_english(world, client, resolved):
     assert open_detail(client, resolved).status_code == 200
     assert submit(client).status_code == 302
     assert client.get(reverse("public:submitted")).status_code == 200
-    response = track(client, "ABCD-EFGH-JKMN", "1234")
+    response = track(client, "ABCD-EFGH-JKMN", WRONG_SECRET)
     assert response.status_code == 200
 
 
-def test_lookup_decrypts_in_both_branches(world, resolved, monkeypatch):
-    """Unknown code and wrong suffix do the same work (one decryption), so timing does not tell them apart."""
+def test_lookup_does_the_same_work_whatever_the_answer(world, resolved, monkeypatch):
+    """Unknown code, wrong 查询密码 and the right one each cost one query and the same two keyed hashes, so
+    timing does not tell them apart; nothing is decrypted."""
+    from services import credentials
     from services.selectors import public
 
     calls = []
-    real = public.decrypt
-    monkeypatch.setattr(public, "decrypt", lambda token: calls.append(token) or real(token))
-    assert public.track_lookup(code="ABCD-EFGH-JKMN", phone_suffix="5678") is None
-    assert public.track_lookup(code=resolved.tracking_code, phone_suffix="0000") is None
-    assert public.track_lookup(code=resolved.display_code.lower(), phone_suffix="5678") == resolved
-    assert len(calls) == 3 and all(calls)
+    for name in ("secret_hash", "phone_digest"):
+        real = getattr(credentials, name)
+        monkeypatch.setattr(credentials, name, lambda *a, _real=real, _name=name, **kw: calls.append(_name) or _real(*a, **kw))
+    monkeypatch.setattr(public, "decrypt", lambda token: pytest.fail("the look-up decrypts"), raising=False)
+    legacy = make_request(org=world.jb, phone=PHONE, secret=None)
+    for code, secret, expected in [
+        ("ABCD-EFGH-JKMN", SECRET, None), (resolved.tracking_code, WRONG_SECRET, None),
+        (resolved.display_code.lower(), SECRET.lower(), resolved), (legacy.tracking_code, "13900000000", None),
+        (legacy.tracking_code, PHONE, legacy),
+    ]:
+        with CaptureQueriesContext(connection) as ctx:
+            assert public.track_lookup(code=code, secret=secret) == expected
+        assert len(ctx.captured_queries) == 1
+    assert calls == ["secret_hash", "phone_digest"] * 5
 
 
 def test_public_forms_need_the_csrf_token(world):
     strict = Client(enforce_csrf_checks=True)
     assert strict.post(reverse("public:intake_form", kwargs={"code": "other"}), form_data()).status_code == 403
-    assert strict.post(reverse("public:track"), {"code": "ABCD", "phone_suffix": "1234"}).status_code == 403
+    assert strict.post(reverse("public:track"), {"code": "ABCD", "secret": SECRET}).status_code == 403
     assert ServiceRequest.objects.count() == 0
