@@ -396,6 +396,14 @@ class RosterComparison(models.Model):
     error = models.TextField(_("错误信息"), blank=True)
     created_at = models.DateTimeField(_("上传时间"), default=timezone.now)
     finished_at = models.DateTimeField(_("完成时间"), null=True, blank=True)
+    # The uploader's member.view grant paths when the comparison ran ([""] = everything): findings and
+    # counts cover only members inside them, and only viewers who see all of them see the counts.
+    # None (comparisons from before this rule) is treated as the whole district.
+    scope_paths = models.JSONField(_("比对时的查看范围"), null=True, blank=True, editable=False)
+    headcounts_applied_at = models.DateTimeField(_("从业人数确认时间"), null=True, blank=True)
+    headcounts_applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("从业人数确认人"),
+    )
 
     objects = ScopedQuerySet.as_manager()
 
@@ -433,3 +441,24 @@ class RosterFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.member} {self.kind}"
+
+
+class RosterHeadcount(models.Model):
+    """A headcount the roster proposes for a known station (roster rows naming it). Nothing changes on the
+    workplace until a user allowed to change it confirms (members.actions.roster_headcounts_apply)."""
+
+    comparison = models.ForeignKey(RosterComparison, on_delete=models.CASCADE, related_name="headcounts", verbose_name=_("比对"))
+    workplace = models.ForeignKey("orgs.Workplace", on_delete=models.CASCADE, related_name="+", verbose_name=_("单位"))
+    current = models.PositiveIntegerField(_("比对时的从业人数"))
+    proposed = models.PositiveIntegerField(_("名单人数"))
+
+    class Meta:
+        verbose_name = _("名单从业人数")
+        verbose_name_plural = _("名单从业人数")
+        ordering = ["workplace__name", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["comparison", "workplace"], name="roster_headcount_one_per_workplace"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.workplace_id}: {self.current} → {self.proposed}"

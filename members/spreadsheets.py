@@ -1,12 +1,17 @@
 """Reading uploaded spreadsheets safely, and writing the import template and error workbooks.
 
 Uploads are untrusted: the size is checked first, then (an .xlsx is a zip) the declared uncompressed
-size of every zip member before openpyxl opens anything, then the row count while reading.
+size of every zip member before openpyxl opens anything, then every XML part for a DTD or entity
+declaration (refused: entity expansion and external entities), then the row count while reading. Any
+error while parsing (truncated XML, broken zip members, missing parts, bad cell values) becomes a clear
+`DomainError`, never a 500. openpyxl 3.1 would only use defusedxml if it were installed (it is not); the
+declaration check here does not depend on it.
 Nothing here touches the database; callers turn `DomainError` into a message.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import io
@@ -27,6 +32,16 @@ MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
 MAX_ZIP_MEMBERS = 1000
 MAX_ROWS = 20_000
 XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+SCAN_CHUNK = 64 * 1024
+# "<!doctype" / "<!entity" in the encodings an XML part may use (UTF-8/ASCII, UTF-16 either byte order);
+# searched in the lower-cased bytes (bytes.lower() only folds ASCII letters, which also covers UTF-16).
+_DECLARATIONS = tuple(
+    word.encode(encoding) for word in ("<!doctype", "<!entity") for encoding in ("ascii", "utf-16-le", "utf-16-be")
+)
+
+
+def _unreadable() -> DomainError:
+    return DomainError(_("无法读取该工作簿，请确认文件未损坏且为 .xlsx 格式（可用 Excel 或 WPS 重新另存为 .xlsx）。"), field="file")
 
 
 @dataclass(frozen=True)
@@ -76,6 +91,38 @@ def check_xlsx_archive(data: bytes) -> None:
         )
     if not any(info.filename == "[Content_Types].xml" for info in infos):
         raise DomainError(_("文件不是有效的 .xlsx 工作簿，请用 Excel 或 WPS 另存为 .xlsx 后重新上传。"), field="file")
+    check_xml_declarations(data)
+
+
+def _has_declaration(stream) -> bool:
+    """Scan a zip member in chunks (with an overlap, so a word split across chunks is still seen)."""
+    overlap = max(len(word) for word in _DECLARATIONS) - 1
+    tail = b""
+    while chunk := stream.read(SCAN_CHUNK):
+        window = (tail + chunk).lower()
+        if any(word in window for word in _DECLARATIONS):
+            return True
+        tail = window[-overlap:]
+    return False
+
+
+def check_xml_declarations(data: bytes) -> None:
+    """Refuse a workbook whose XML parts declare a DTD or entities (Excel and WPS never write them)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            for info in archive.infolist():
+                if info.is_dir():
+                    continue
+                with archive.open(info) as stream:
+                    if _has_declaration(stream):
+                        raise DomainError(
+                            _("工作簿中含有不允许的 XML 声明（DTD/实体），已拒绝。请用 Excel 或 WPS 重新另存为 .xlsx 后上传。"),
+                            field="file",
+                        )
+    except DomainError:
+        raise
+    except Exception as exc:  # a broken member (bad CRC, truncated deflate stream, encrypted entry, ...)
+        raise _unreadable() from exc
 
 
 def _too_many_rows() -> DomainError:
@@ -96,8 +143,12 @@ def read_xlsx(data: bytes) -> Sheet:
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on malformed files
-        raise DomainError(_("无法读取该工作簿，请确认文件未损坏且为 .xlsx 格式。"), field="file") from exc
+        raise _unreadable() from exc
     try:
+        # read_only parses the sheet XML lazily: errors in it surface while iterating, so they are
+        # caught here too (ParseError, KeyError for a missing part, BadZipFile, zlib.error, ValueError...).
+        if not wb.worksheets:
+            raise DomainError(_("工作簿中没有工作表。"), field="file")
         ws = wb.worksheets[0]
         iterator = ws.iter_rows(values_only=True)
         first = next(iterator, None)
@@ -109,8 +160,13 @@ def read_xlsx(data: bytes) -> Sheet:
             if len(rows) >= MAX_ROWS:
                 raise _too_many_rows()
             rows.append((number, list(values)))
+    except DomainError:
+        raise
+    except Exception as exc:  # untrusted input: any parse failure is the file's fault, not a 500
+        raise _unreadable() from exc
     finally:
-        wb.close()
+        with contextlib.suppress(Exception):
+            wb.close()
     return Sheet(headers=headers, rows=rows)
 
 

@@ -6,7 +6,8 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
-from members.actions.imports import roster_comparison_fail, roster_comparison_run
+from members.actions.imports import roster_comparison_fail, roster_comparison_run, uploads_purge
+from portal.tasks import portal_task
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +37,10 @@ class RosterTask(Task):
 def compare_roster(comparison_id: int) -> None:
     """Compare an uploaded roster with the registry (数据比对). Re-running a finished comparison does nothing."""
     roster_comparison_run(comparison_id=comparison_id)
+
+
+@portal_task("members.uploads_purge")
+def purge_uploads() -> dict:
+    """Daily (beat): delete unconfirmed imports and failed or unfinished roster comparisons older than rule
+    `upload_retention_days`. Idempotent."""
+    return uploads_purge()

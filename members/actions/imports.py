@@ -7,7 +7,14 @@ row, column and reason; confirm creates all rows that passed in one transaction,
 Error reasons carry no personal data (no names, ID numbers, dates of birth).
 
 Roster comparison: the upload is kept encrypted only until the Celery task has read it; afterwards only
-RosterFinding rows (registry members) and counts remain. Matching is by the ID number's blind index.
+RosterFinding rows (registry members), RosterHeadcount proposals and counts remain. Matching is by the ID
+number's blind index, and only against members the uploader may see (member.view): a roster row naming an
+out-of-scope member looks exactly like a row naming nobody. Each upload is rate-limited and logged
+(SecurityEvent ROSTER_UPLOAD). Headcounts are only proposed; `roster_headcounts_apply` writes them, once,
+through orgs.actions.workplace_headcounts_apply (history rows), for a user who may change those workplaces.
+
+Unconfirmed imports and failed or unfinished comparisons are deleted after rule `upload_retention_days`
+(`uploads_purge`, a daily beat task).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from django.utils.translation import gettext as _
 from openpyxl.utils.datetime import from_excel
 
 from members import spreadsheets
-from members.actions.registry import ID_PURPOSE, member_create
+from members.actions.registry import ID_PURPOSE, duplicate_refusals_record, member_create
 from members.models import (
     Education,
     FindingKind,
@@ -37,24 +44,29 @@ from members.models import (
     RelationKind,
     RosterComparison,
     RosterFinding,
+    RosterHeadcount,
     Stage,
     UploadStatus,
 )
 from members.validators import validate_id_number, validate_mobile
 from orgs.models import Organization, OrgStatus, Workplace
 from portal import crypto
+from portal.dates import check_date, date_bounds
 from portal.exceptions import ConflictError, DomainError
+from portal.rules import rule_int
 from portal.scoping import grant_paths
 
 __all__ = [
     "IMPORT_COLUMNS", "ROSTER_COLUMNS", "import_template_bytes", "import_errors_bytes",
     "member_import_upload", "member_import_confirm",
-    "roster_comparison_start", "roster_comparison_run", "roster_comparison_fail",
+    "roster_comparison_start", "roster_comparison_run", "roster_comparison_fail", "roster_headcounts_apply",
+    "uploads_purge",
 ]
 
 logger = logging.getLogger(__name__)
 
 LOOKUP_CHUNK = 1000
+ROSTER_UPLOAD_WINDOW = dt.timedelta(hours=24)
 
 
 # ---------------------------------------------------------------- shared helpers
@@ -190,9 +202,23 @@ class _Row:
     values: dict = field(default_factory=dict)
     errors: list[tuple[str, str]] = field(default_factory=list)
     id_index: str | None = None
+    registered_out_of_scope: bool = False  # its ID belongs to a member the uploader may not see
 
 
-def _parse_import_row(number: int, cells: dict, choice_maps: dict, *, today: dt.date) -> _Row:
+def _date_error(value: dt.date, label: str, bounds: tuple[dt.date, dt.date]) -> str | None:
+    """The out-of-range reason for a date cell, or None (bounds read once per file, not per cell)."""
+    if bounds[0] <= value <= bounds[1]:
+        return None
+    try:
+        check_date(value, label=label)
+    except ValidationError as exc:
+        return exc.messages[0]
+    return None
+
+
+def _parse_import_row(number: int, cells: dict, choice_maps: dict, *, today: dt.date,
+                      bounds: tuple[dt.date, dt.date] | None = None) -> _Row:
+    bounds = bounds or date_bounds(today)
     row = _Row(number)
     for column in IMPORT_COLUMNS:
         raw = cells.get(column.label)
@@ -208,9 +234,15 @@ def _parse_import_row(number: int, cells: dict, choice_maps: dict, *, today: dt.
                 row.values[column.field] = text
         elif column.kind == "date":
             try:
-                row.values[column.field] = _parse_date(raw)
+                value = _parse_date(raw)
             except (ValueError, OverflowError):
                 row.errors.append((column.label, _("日期格式应为 2024-05-01。")))
+                continue
+            reason = _date_error(value, column.label, bounds)
+            if reason:
+                row.errors.append((column.label, reason))
+            else:
+                row.values[column.field] = value
         elif column.kind == "choice":
             value = choice_maps[column.field].get(text)
             if value is None:
@@ -243,8 +275,10 @@ def _validate_import(*, actor, data: bytes) -> tuple[int, list[_Row]]:
     sheet = spreadsheets.read_xlsx(data)
     spreadsheets.require_columns(sheet, REQUIRED_IMPORT_LABELS)
     today = timezone.localdate()
+    bounds = date_bounds(today)
     choice_maps = {c.field: _choice_map(c.choices) for c in IMPORT_COLUMNS if c.choices is not None}
-    rows = [_parse_import_row(n, cells, choice_maps, today=today) for n, cells in spreadsheets.iter_cells(sheet, IMPORT_LABELS)]
+    rows = [_parse_import_row(n, cells, choice_maps, today=today, bounds=bounds)
+            for n, cells in spreadsheets.iter_cells(sheet, IMPORT_LABELS)]
 
     # Workplaces by name, among those the actor may see (one query per 1,000 names).
     names = sorted({r.values["workplace"] for r in rows if "workplace" in r.values})
@@ -274,11 +308,16 @@ def _validate_import(*, actor, data: bytes) -> tuple[int, list[_Row]]:
         else:
             first_row[row.id_index] = row.number
     registered: set[str] = set()
+    visible: set[str] = set()
     for chunk in _chunks(list(first_row)):
         registered.update(Member.objects.filter(id_number_index__in=chunk).values_list("id_number_index", flat=True))
+    for chunk in _chunks(sorted(registered)):
+        visible.update(Member.objects.restrict(actor, "view").filter(id_number_index__in=chunk)
+                       .values_list("id_number_index", flat=True))
     for row in rows:
         if row.id_index in registered and first_row.get(row.id_index) == row.number:
             row.errors.append(("身份证号", _("该身份证号已在系统中登记。")))
+            row.registered_out_of_scope = row.id_index not in visible
     return len(rows), rows
 
 
@@ -292,17 +331,25 @@ def _error_dicts(rows: list[_Row]) -> list[dict]:
     return [{"row": r.number, "column": col, "reason": reason} for r in rows for col, reason in r.errors]
 
 
-@transaction.atomic
 def member_import_upload(*, actor, org: Organization, filename: str, data: bytes) -> MemberImport:
     """Check the workbook, store it encrypted and record the preview (counts and row errors).
 
-    A file that cannot be read at all (type, size, zip bomb, missing columns) is refused and nothing is stored.
+    A file that cannot be read at all (type, size, zip bomb, DTD, missing columns) is refused and nothing is
+    stored. Rows whose ID belongs to a member outside the uploader's scope answer "already registered":
+    each is a logged duplicate refusal (recorded before the preview's transaction); past the daily limit
+    the whole upload is refused with the rate-limit message.
     """
     _require_perm_at(actor, "member_import.add", org, _("您无权向该党组织导入党员。"))
     _require_perm_at(actor, "member.add", org, _("您无权在该党组织登记党员。"))
     spreadsheets.check_upload(filename=filename, size=len(data), allowed=("xlsx",))
     total, rows = _validate_import(actor=actor, data=data)
+    duplicate_refusals_record(actor=actor, org=org, source="member_import",
+                              count=sum(1 for r in rows if r.registered_out_of_scope))
+    return _member_import_store(actor=actor, org=org, filename=filename, data=data, total=total, rows=rows)
 
+
+@transaction.atomic
+def _member_import_store(*, actor, org: Organization, filename: str, data: bytes, total: int, rows: list[_Row]) -> MemberImport:
     # Dry run: member_create on every clean row (rules, age, relation details), then roll back.
     today = timezone.localdate()
     with transaction.atomic():
@@ -371,24 +418,41 @@ NOWHERE_KINDS = (RelationKind.POCKET, RelationKind.LOST_CONTACT, RelationKind.MO
 MAX_UNKNOWN_NAMES = 1000
 
 
-@transaction.atomic
-def roster_comparison_start(*, actor, org: Organization, platform: str, filename: str, data: bytes) -> RosterComparison:
-    """Check the roster file, keep it encrypted until the task reads it, and enqueue the comparison on commit."""
+def roster_comparison_start(*, actor, org: Organization, platform: str, filename: str, data: bytes,
+                            address: str = "") -> RosterComparison:
+    """Check the roster file, count the upload against the user's daily limit (a ROSTER_UPLOAD security
+    event, recorded before anything else is written; over the limit RateLimitedError and nothing is
+    written), keep the file encrypted until the task reads it, and enqueue the comparison on commit."""
     _require_perm_at(actor, "roster.add", org, _("您无权在该党组织范围内进行名单比对。"))
     spreadsheets.check_upload(filename=filename, size=len(data), allowed=ROSTER_TYPES)
     sheet = spreadsheets.read_sheet(data, filename)  # refuse unreadable files now, with a clear message
     spreadsheets.require_columns(sheet, ROSTER_COLUMNS[1:])
-    comparison = RosterComparison(
-        org=org, uploaded_by=actor, platform=(platform or "").strip()[:100], filename=filename[:200],
-        upload_encrypted=_pack(data), status=UploadStatus.PENDING, total_rows=len(sheet.rows),
+    rows = len(sheet.rows)
+    del sheet
+    from portal.actions.security import rate_limited_event
+    from portal.models import SecurityEvent, SecurityEventKind
+
+    event = rate_limited_event(
+        kind=SecurityEventKind.ROSTER_UPLOAD, user=actor, limit_rule="roster_uploads_per_user_per_day",
+        window=ROSTER_UPLOAD_WINDOW, org=org, address=address, details={"rows": rows},
     )
-    comparison.full_clean(exclude=["upload_encrypted"])
-    comparison.save()
+    with transaction.atomic():
+        comparison = RosterComparison(
+            org=org, uploaded_by=actor, platform=(platform or "").strip()[:100], filename=filename[:200],
+            upload_encrypted=_pack(data), status=UploadStatus.PENDING, total_rows=rows,
+        )
+        comparison.full_clean(exclude=["upload_encrypted"])
+        comparison.save()
+        SecurityEvent.objects.filter(pk=event.pk).update(details={"comparison": comparison.pk, "rows": rows})
+        _enqueue_comparison(comparison.pk)
+    return comparison
+
+
+def _enqueue_comparison(comparison_id: int) -> None:
+    """The id only, once the row is committed."""
     from members.tasks import compare_roster
 
-    comparison_id = comparison.pk
-    transaction.on_commit(lambda: compare_roster.delay(comparison_id))  # the id only, once the row is committed
-    return comparison
+    transaction.on_commit(lambda: compare_roster.delay(comparison_id))
 
 
 def _set_progress(comparison_id: int, progress: int) -> None:
@@ -412,12 +476,13 @@ class RosterResult:
     headcount: dict[int, int] = field(default_factory=dict)
 
 
-def compare_roster_rows(*, org: Organization, rows: list[tuple[str, str]], progress=None) -> RosterResult:
-    """The comparison itself, set-based. `rows` are (ID number as written, station name) pairs.
+def compare_roster_rows(*, org: Organization, rows: list[tuple[str, str]], progress=None, members=None) -> RosterResult:
+    """The comparison itself, set-based. `rows` are (ID number as written, station name) pairs; `members`
+    is the registry it compares with (the uploader's visible members; default: all of them).
 
     - a roster station is a Workplace in the org's subtree with that exact name (lowest id if several);
       other names are unknown workplaces;
-    - matched: registry members (anywhere) whose ID blind index is on the roster;
+    - matched: members of `members` whose ID blind index is on the roster (anyone else is a stranger);
     - nowhere: a matched member whose relation kind is pocket, lost contact or mobile;
     - elsewhere: any other matched member at a known station that no active org on the member's
       org chain (the org itself or an ancestor) covers;
@@ -425,6 +490,7 @@ def compare_roster_rows(*, org: Organization, rows: list[tuple[str, str]], progr
     - headcount: roster rows per known station (all rows with that station, valid ID or not).
     """
     progress = progress or (lambda _p: None)
+    members_qs = Member.objects.all() if members is None else members
     result = RosterResult(total_rows=len(rows))
     today = timezone.localdate()
     station_names = sorted({name for _id, name in rows if name})
@@ -454,15 +520,15 @@ def compare_roster_rows(*, org: Organization, rows: list[tuple[str, str]], progr
     progress(20)
 
     indexes = sorted({index for index, _wp in pairs})
-    members: dict[str, tuple[int, str, str]] = {}
+    found_members: dict[str, tuple[int, str, str]] = {}
     batches = list(_chunks(indexes))
     for i, chunk in enumerate(batches, start=1):
-        for pk, index, org_path, relation in Member.objects.filter(id_number_index__in=chunk).values_list(
+        for pk, index, org_path, relation in members_qs.filter(id_number_index__in=chunk).values_list(
             "pk", "id_number_index", "org__path", "relation_kind"
         ):
-            members[index] = (pk, org_path, relation)
+            found_members[index] = (pk, org_path, relation)
         progress(20 + 60 * i // len(batches))
-    result.matched = len(members)
+    result.matched = len(found_members)
 
     roster_workplaces = sorted(set(workplace_by_name.values()))
     covering: dict[int, list[str]] = defaultdict(list)
@@ -475,7 +541,7 @@ def compare_roster_rows(*, org: Organization, rows: list[tuple[str, str]], progr
 
     findings: set[tuple[int, int | None, str]] = set()
     for index, workplace_id in pairs:
-        found = members.get(index)
+        found = found_members.get(index)
         if found is None:
             continue
         pk, org_path, relation = found
@@ -486,7 +552,7 @@ def compare_roster_rows(*, org: Organization, rows: list[tuple[str, str]], progr
 
     on_roster = {index for index, _wp in pairs}
     for chunk in _chunks(roster_workplaces):
-        for pk, index, workplace_id in Member.objects.filter(workplace_id__in=chunk).values_list(
+        for pk, index, workplace_id in members_qs.filter(workplace_id__in=chunk).values_list(
             "pk", "id_number_index", "workplace_id"
         ):
             if index not in on_roster:
@@ -532,16 +598,17 @@ def roster_comparison_run(*, comparison_id: int) -> RosterComparison | None:
     del data, sheet
     _set_progress(comparison_id, 10)
 
-    result = compare_roster_rows(org=comparison.org, rows=rows, progress=lambda p: _set_progress(comparison_id, p))
+    uploader = comparison.uploaded_by
+    scope_paths = [""] if uploader.is_superuser else grant_paths(uploader, "member.view")
+    result = compare_roster_rows(org=comparison.org, rows=rows, progress=lambda p: _set_progress(comparison_id, p),
+                                 members=Member.objects.restrict(uploader, "view"))
     del rows
-    _finish(comparison_id=comparison_id, result=result, actor=comparison.uploaded_by)
+    _finish(comparison_id=comparison_id, result=result, scope_paths=scope_paths)
     return RosterComparison.objects.get(pk=comparison_id)
 
 
 @transaction.atomic
-def _finish(*, comparison_id: int, result: RosterResult, actor) -> None:
-    from orgs.actions import workplace_update
-
+def _finish(*, comparison_id: int, result: RosterResult, scope_paths: list[str]) -> None:
     comparison = RosterComparison.objects.select_for_update().get(pk=comparison_id)
     if comparison.status != UploadStatus.RUNNING:  # finished or failed meanwhile by another delivery
         return
@@ -549,25 +616,17 @@ def _finish(*, comparison_id: int, result: RosterResult, actor) -> None:
         [RosterFinding(comparison_id=comparison_id, member_id=pk, workplace_id=wp, kind=kind) for pk, wp, kind in result.findings],
         batch_size=LOOKUP_CHUNK,
     )
-    # Headcounts through the orgs action, as the uploader; workplaces they may not change are skipped.
-    changeable = set()
+    # Headcounts are proposed only: a user who may change the workplaces confirms them on the result page.
+    comparison.headcounts.all().delete()
+    current: dict[int, int] = {}
     for chunk in _chunks(sorted(result.headcount)):
-        changeable.update(Workplace.objects.restrict(actor, "change").filter(pk__in=chunk).values_list("pk", flat=True))
-    skipped = 0
-    current = {}
-    for chunk in _chunks(sorted(result.headcount)):
-        current.update(Workplace.objects.filter(pk__in=chunk).in_bulk())
-    for workplace_id, count in sorted(result.headcount.items()):
-        workplace = current.get(workplace_id)
-        if workplace is None or workplace.gig_worker_count == count:
-            continue
-        if workplace_id not in changeable:
-            skipped += 1
-            continue
-        try:
-            workplace_update(actor=actor, workplace=workplace, gig_worker_count=count)
-        except DomainError:
-            skipped += 1
+        current.update(Workplace.objects.filter(pk__in=chunk).values_list("pk", "gig_worker_count"))
+    RosterHeadcount.objects.bulk_create(
+        [RosterHeadcount(comparison_id=comparison_id, workplace_id=pk, current=current[pk], proposed=count)
+         for pk, count in sorted(result.headcount.items()) if pk in current],
+        batch_size=LOOKUP_CHUNK,
+    )
+    comparison.scope_paths = scope_paths
     comparison.total_rows = result.total_rows
     comparison.bad_rows = result.bad_rows
     comparison.matched = result.matched
@@ -575,13 +634,67 @@ def _finish(*, comparison_id: int, result: RosterResult, actor) -> None:
     comparison.relation_nowhere = _distinct_members(result.findings, FindingKind.RELATION_NOWHERE)
     comparison.not_on_roster = _distinct_members(result.findings, FindingKind.NOT_ON_ROSTER)
     comparison.unknown_workplaces = result.unknown_workplaces
-    comparison.error = (_("%(n)d 个单位的从业人数因您无修改权限未更新。") % {"n": skipped}) if skipped else ""
+    comparison.error = ""
     comparison.upload_encrypted = ""
     comparison.status = UploadStatus.DONE
     comparison.progress = 100
     comparison.finished_at = timezone.now()
     comparison.save()
     logger.info(
-        "roster comparison %s done: rows=%s bad=%s matched=%s findings=%s skipped_headcounts=%s",
-        comparison_id, result.total_rows, result.bad_rows, result.matched, len(result.findings), skipped,
+        "roster comparison %s done: rows=%s bad=%s matched=%s findings=%s proposed_headcounts=%s",
+        comparison_id, result.total_rows, result.bad_rows, result.matched, len(result.findings), len(result.headcount),
     )
+
+
+@transaction.atomic
+def roster_headcounts_apply(*, actor, comparison: RosterComparison) -> list[Workplace]:
+    """Confirm a finished comparison's proposed headcounts: write those that differ from the workplaces'
+    current counts through orgs.actions.workplace_headcounts_apply (all or nothing; every workplace must be
+    one the actor may change; each change a WorkplaceEvent with source "花名册比对 #<id>"). Once only: a
+    second confirmation is a ConflictError and writes nothing."""
+    from orgs.actions import workplace_headcounts_apply
+
+    if not RosterComparison.objects.restrict(actor, "view").filter(pk=comparison.pk).exists():
+        raise DomainError(_("您无权确认该比对结果。"))
+    comparison = RosterComparison.objects.select_for_update().get(pk=comparison.pk)
+    if comparison.status != UploadStatus.DONE:
+        raise ConflictError(_("比对尚未完成，不能确认从业人数。"))
+    if comparison.headcounts_applied_at is not None:
+        raise ConflictError(
+            _("该比对的从业人数已于 %(at)s 确认更新，不能重复确认。")
+            % {"at": timezone.localtime(comparison.headcounts_applied_at).strftime("%Y-%m-%d %H:%M")}
+        )
+    changes = {
+        workplace_id: proposed
+        for workplace_id, proposed, current in comparison.headcounts.values_list("workplace_id", "proposed", "workplace__gig_worker_count")
+        if proposed != current
+    }
+    if not changes:
+        raise DomainError(_("名单人数与各单位现有从业人数一致，无需更新。"))
+    changed = workplace_headcounts_apply(actor=actor, changes=changes, source=f"花名册比对 #{comparison.pk}")
+    comparison.headcounts_applied_at = timezone.now()
+    comparison.headcounts_applied_by = actor if getattr(actor, "pk", None) else None
+    comparison.save(update_fields=["headcounts_applied_at", "headcounts_applied_by"])
+    logger.info("roster comparison %s: headcounts applied to %s workplaces", comparison.pk, len(changed))
+    return changed
+
+
+# ---------------------------------------------------------------- purge of abandoned uploads
+def uploads_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
+    """Delete uploads that still hold (or held) encrypted personal data and were left behind: member imports
+    never confirmed and roster comparisons that failed or never finished, older than rule
+    `upload_retention_days`. Idempotent (a second run finds nothing)."""
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(days=rule_int("upload_retention_days"))
+    with transaction.atomic():
+        _total, by_model = MemberImport.objects.filter(created_at__lt=cutoff).exclude(status=UploadStatus.DONE).delete()
+        imports = by_model.get(MemberImport._meta.label, 0)
+        # A confirmed import keeps its counts and error list; its file is emptied at confirmation already.
+        MemberImport.objects.filter(status=UploadStatus.DONE).exclude(file_encrypted="").update(file_encrypted="")
+        comparisons = RosterComparison.objects.filter(created_at__lt=cutoff).exclude(status=UploadStatus.DONE)
+        comparison_ids = list(comparisons.values_list("pk", flat=True))
+        RosterComparison.objects.filter(pk__in=comparison_ids).delete()
+        RosterComparison.objects.filter(status=UploadStatus.DONE).exclude(upload_encrypted="").update(upload_encrypted="")
+    result = {"imports": imports, "comparisons": len(comparison_ids)}
+    logger.info("uploads purged: imports=%s comparisons=%s", result["imports"], result["comparisons"])
+    return result

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import Member, Stage, StageEvent
-from members.selectors.registry import add_months
+from portal.dates import add_months
 from portal.exceptions import DomainError
 from portal.rules import rule_values
 
@@ -38,6 +38,10 @@ STAGE_DATE_FIELD = {
 
 def _fmt(day: dt.date) -> str:
     return day.isoformat()
+
+
+def _out_of_range() -> str:
+    return _("党员信息中的日期超出合理范围，无法计算期限，请先在党员信息中更正日期。")
 
 
 def _locked_member_in_scope(actor, member: Member) -> Member:
@@ -84,6 +88,8 @@ def member_advance(
     if expected == Stage.CANDIDATE:
         months = int(rules["activist_min_months"])
         earliest = add_months(member.activist_on, months)
+        if earliest is None:
+            raise DomainError(_out_of_range(), field="on")
         if on < earliest:
             raise DomainError(
                 _("确定为入党积极分子满%(months)d个月后方可列为发展对象：%(since)s 确定为积极分子，最早 %(earliest)s。")
@@ -104,6 +110,8 @@ def member_advance(
             )
     elif expected == Stage.FULL:
         ends = add_months(member.admitted_on, int(rules["probation_months"]) + member.probation_extended_months)
+        if ends is None:
+            raise DomainError(_out_of_range(), field="on")
         if on < ends:
             raise DomainError(
                 _("预备期自 %(admitted)s 支部大会通过之日起计算，至 %(ends)s 届满；届满后方可转为正式党员。")

@@ -17,7 +17,12 @@ from portal import crypto
 from portal.exceptions import DomainError
 from portal.rules import rule_int
 
-__all__ = ["member_create", "member_update", "member_reveal", "MEMBER_FIELDS", "ID_PURPOSE", "PHONE_PURPOSE"]
+DUPLICATE_WINDOW = dt.timedelta(hours=24)
+
+__all__ = [
+    "member_create", "member_update", "member_reveal", "duplicate_refusals_record", "DuplicateRegistrationError",
+    "MEMBER_FIELDS", "ID_PURPOSE", "PHONE_PURPOSE",
+]
 
 ID_PURPOSE = "member.id_number"
 PHONE_PURPOSE = "member.phone"
@@ -61,6 +66,27 @@ def _set_phone(member: Member, phone: str) -> None:
     member.phone_index = crypto.blind_index(value, purpose=PHONE_PURPOSE)
 
 
+class DuplicateRegistrationError(DomainError):
+    """"Already registered": a necessary answer, but an oracle ("is this person a Party member?"), so each
+    one is logged and rate-limited per user (member_create/member_update record it outside their transaction)."""
+
+
+def duplicate_refusals_record(*, actor, org: Organization | None, source: str, count: int = 1) -> None:
+    """Log `count` duplicate-ID refusals for `actor` (SecurityEventKind.DUPLICATE_REFUSED, no personal data).
+    Raises RateLimitedError instead once the user reached rule `duplicate_refusals_per_user_per_day` in 24 h.
+    Call it outside any transaction that the refusal rolls back, so the rows survive."""
+    if actor is None or not getattr(actor, "pk", None) or count <= 0:
+        return
+    from portal.actions.security import rate_limited_event
+    from portal.models import SecurityEventKind
+
+    for _i in range(count):
+        rate_limited_event(
+            kind=SecurityEventKind.DUPLICATE_REFUSED, user=actor, limit_rule="duplicate_refusals_per_user_per_day",
+            window=DUPLICATE_WINDOW, org=org, details={"source": source},
+        )
+
+
 def _check_duplicate(actor, member: Member) -> None:
     """The same person cannot be registered twice; say where only if the actor may see that record."""
     if not member.id_number_index:
@@ -69,8 +95,10 @@ def _check_duplicate(actor, member: Member) -> None:
     if existing is None:
         return
     if actor is not None and Member.objects.restrict(actor, "view").filter(pk=existing.pk).exists():
-        raise DomainError(_("该身份证号已登记：%(name)s（%(org)s）。") % {"name": existing.name, "org": existing.org.name}, field="id_number")
-    raise DomainError(_("该身份证号已在系统中登记，请联系区委组织部核实。"), field="id_number")
+        raise DuplicateRegistrationError(
+            _("该身份证号已登记：%(name)s（%(org)s）。") % {"name": existing.name, "org": existing.org.name}, field="id_number"
+        )
+    raise DuplicateRegistrationError(_("该身份证号已在系统中登记，请联系区委组织部核实。"), field="id_number")
 
 
 def _check_rules(member: Member, *, today: dt.date) -> None:
@@ -110,15 +138,26 @@ def _save(member: Member) -> None:
         with transaction.atomic():
             member.save()
     except IntegrityError as exc:  # a concurrent registration of the same ID number
-        raise DomainError(_("该身份证号已在系统中登记。"), field="id_number") from exc
+        raise DuplicateRegistrationError(_("该身份证号已在系统中登记。"), field="id_number") from exc
+
+
+def member_create(*, actor, org: Organization, **kwargs: Any) -> Member:
+    """Register a person. Validates the ID number (GB 11643) and phone; stores both encrypted.
+
+    A refused duplicate ID number is logged (and rate-limited) after the write's transaction rolled back:
+    beyond the daily limit the user gets the rate-limit message instead of the duplicate answer."""
+    try:
+        return _member_create(actor=actor, org=org, **kwargs)
+    except DuplicateRegistrationError:
+        duplicate_refusals_record(actor=actor, org=org, source="member_create")
+        raise
 
 
 @transaction.atomic
-def member_create(
+def _member_create(
     *, actor, org: Organization, id_number: str, phone: str = "", workplace: Workplace | None = None,
     roles: list[str] | None = None, today: dt.date | None = None, **fields: Any,
 ) -> Member:
-    """Register a person. Validates the ID number (GB 11643) and phone; stores both encrypted."""
     unknown = set(fields) - set(MEMBER_FIELDS)
     if unknown:
         raise DomainError(_("不能设置字段：%(f)s") % {"f": ", ".join(sorted(unknown))})
@@ -140,13 +179,22 @@ def member_create(
     return member
 
 
+def member_update(*, actor, member: Member, **kwargs: Any) -> Member:
+    """Edit a member's record. Stage and org are not edited here: the pipeline and transfers change them.
+    A refused duplicate ID number is logged and rate-limited like in member_create."""
+    try:
+        return _member_update(actor=actor, member=member, **kwargs)
+    except DuplicateRegistrationError:
+        duplicate_refusals_record(actor=actor, org=member.org, source="member_update")
+        raise
+
+
 @transaction.atomic
-def member_update(
+def _member_update(
     *, actor, member: Member, id_number: str | None = None, phone: str | None = None,
     workplace: Workplace | None | type[Ellipsis] = ..., roles: list[str] | None = None,
     today: dt.date | None = None, **fields: Any,
 ) -> Member:
-    """Edit a member's record. Stage and org are not edited here: the pipeline and transfers change them."""
     forbidden = set(fields) & {"stage", "org"}
     if forbidden:
         raise DomainError(_("发展阶段和所在党组织须通过发展流程或组织关系转接变更。"))

@@ -53,7 +53,6 @@ is applied twice. One open transfer per member is a database constraint, checked
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 from django.core.exceptions import ValidationError
@@ -74,6 +73,7 @@ from members.models import (
     TransferStatus,
 )
 from orgs.models import Organization, OrgStatus
+from portal.dates import add_months
 from portal.exceptions import ConflictError, DomainError
 from portal.rules import rule_values
 from portal.scoping import grant_paths
@@ -109,13 +109,6 @@ def acting_side(kind: str, status: str) -> str | None:
     if kind == TransferKind.IN:
         return RECEIVING
     return SENDING if status == TransferStatus.REQUESTED else RECEIVING
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """Same day `months` later, clipped to the month's end (31 Jan + 1 month = 28/29 Feb)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return day.replace(year=year, month=month, day=min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def _under(org: Organization | None, paths: list[str]) -> bool:
@@ -166,7 +159,10 @@ def _event(transfer: Transfer, kind: str, *, actor, reason: str = "", at=None) -
 def _letter_valid_until(start: dt.date, cross_province: bool) -> dt.date:
     rules = rule_values("letter_validity_months", "letter_validity_cross_province_months")
     months = rules["letter_validity_cross_province_months" if cross_province else "letter_validity_months"]
-    return add_months(start, int(months))
+    until = add_months(start, int(months))
+    if until is None:
+        raise DomainError(_("介绍信有效期超出可计算的日期范围。"))
+    return until
 
 
 def _lock(transfer: Transfer, *, expected_version: int | None) -> Transfer:
@@ -258,7 +254,7 @@ def transfer_request(
         raise DomainError(_("请填写转接原因。"), field="reason")
     if dues_paid_until is None:
         raise DomainError(_("请填写党费交至日期。"), field="dues_paid_until")
-    if dues_paid_until > add_months(today, 12):
+    if dues_paid_until > (add_months(today, 12) or dt.date.max):
         raise DomainError(_("党费交至日期不合理（超过一年以后）。"), field="dues_paid_until")
 
     from_org = None

@@ -12,7 +12,6 @@ Flags are computed at read time, never stored:
 
 from __future__ import annotations
 
-import calendar
 import datetime as dt
 
 from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
@@ -21,6 +20,7 @@ from django.utils import timezone
 from activities.models import Attendance, AttendanceStatus
 from members.models import PARTY_MEMBER_STAGES, Member, MemberRoleAssignment, RelationKind, RevealLog, Stage, StageEvent
 from portal import crypto
+from portal.dates import add_days, add_months
 from portal.rules import rule_values
 
 __all__ = [
@@ -34,17 +34,9 @@ PIPELINE_RULE_KEYS = (
 )
 
 
-def add_months(day: dt.date, months: int) -> dt.date:
-    """The same day `months` later (clamped to the month's end; negative months go back)."""
-    month_index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(month_index, 12)
-    last = calendar.monthrange(year, month + 1)[1]
-    return dt.date(year, month + 1, min(day.day, last))
-
-
 def months_before(day: dt.date, months: int) -> dt.date:
-    """The same day `months` earlier (clamped to the month's end)."""
-    return add_months(day, -months)
+    """The same day `months` earlier (clamped to the month's end); the earliest date if that is before year 1."""
+    return add_months(day, -months) or dt.date.min
 
 
 def annotate_flags(qs: QuerySet[Member], *, today: dt.date | None = None) -> QuerySet[Member]:
@@ -146,19 +138,25 @@ def pipeline_dates(member: Member, *, today: dt.date | None = None) -> dict:
     }
     if member.stage == Stage.ACTIVIST and member.activist_on:
         result["candidate_eligible_on"] = add_months(member.activist_on, int(rules["activist_min_months"]))
-        step = max(1, int(rules["activist_review_months"]))
-        n = 1
-        review = add_months(member.activist_on, step)
-        while review < today:
-            n += 1
-            review = add_months(member.activist_on, step * n)
-        result["next_activist_review_on"] = review
+        result["next_activist_review_on"] = _next_review(member.activist_on, max(1, int(rules["activist_review_months"])), today)
     if member.stage in (Stage.PROBATIONARY, Stage.FULL) and member.admitted_on:
         ends = add_months(member.admitted_on, int(rules["probation_months"]) + member.probation_extended_months)
         result["probation_ends_on"] = ends
-        if member.stage == Stage.PROBATIONARY:
-            result["full_application_due_on"] = ends - dt.timedelta(days=int(rules["full_application_lead_days"]))
+        if member.stage == Stage.PROBATIONARY and ends is not None:
+            result["full_application_due_on"] = add_days(ends, -int(rules["full_application_lead_days"]))
     return result
+
+
+def _next_review(start: dt.date, step: int, today: dt.date) -> dt.date | None:
+    """The first review `start + k*step` months (k >= 1) on or after today; None past the calendar's end.
+    Jumps close to today first, so a date far in the past costs a few steps, not thousands."""
+    elapsed = (today.year - start.year) * 12 + (today.month - start.month)
+    n = max(1, elapsed // step)
+    review = add_months(start, step * n)
+    while review is not None and review < today:
+        n += 1
+        review = add_months(start, step * n)
+    return review
 
 
 def reveal_log_list(*, user) -> QuerySet[RevealLog]:

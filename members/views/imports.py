@@ -19,7 +19,7 @@ from members.actions import imports as actions
 from members.models import MemberImport, RosterComparison, UploadStatus
 from members.selectors import imports as selectors
 from members.spreadsheets import XLSX_CONTENT_TYPE
-from portal.exceptions import DomainError, apply_to_form
+from portal.exceptions import DomainError, RateLimitedError, apply_to_form
 from portal.scoping import get_scoped_or_404, has_perm
 
 PAGE_SIZE = 50
@@ -45,11 +45,26 @@ def import_start(request):
                 actor=request.user, org=form.cleaned_data["org"], filename=upload.name, data=upload.read()
             )
         except DomainError as exc:
-            apply_to_form(form, exc)
+            _rate_limited(form, exc)
         else:
             return redirect("members:import_preview", pk=member_import.pk)
     recent = selectors.member_import_list(user=request.user)[:10]
-    return render(request, "members/imports/import_start.html", {"nav_section": "members", "form": form, "recent": recent})
+    return _with_retry_after(render(request, "members/imports/import_start.html", {
+        "nav_section": "members", "form": form, "recent": recent, "retention_days": selectors.upload_retention_days(),
+    }, status=429 if getattr(form, "rate_limited", None) else 200), form)
+
+
+def _rate_limited(form, exc: DomainError) -> None:
+    """Show the error on the form; remember a rate limit so that the page answers 429 with Retry-After."""
+    apply_to_form(form, exc)
+    if isinstance(exc, RateLimitedError):
+        form.rate_limited = exc.retry_after
+
+
+def _with_retry_after(response: HttpResponse, form) -> HttpResponse:
+    if getattr(form, "rate_limited", None):
+        response["Retry-After"] = str(form.rate_limited)
+    return response
 
 
 @login_required
@@ -65,6 +80,7 @@ def import_preview(request, pk: int):
     return render(request, "members/imports/import_preview.html", {
         "nav_section": "members", "item": member_import, "errors": member_import.errors[:ERRORS_SHOWN],
         "errors_shown": ERRORS_SHOWN, "error_rows": len({e["row"] for e in member_import.errors}),
+        "retention_days": selectors.upload_retention_days(),
         "can_confirm": member_import.status == UploadStatus.PREVIEWED and member_import.valid_rows > 0
         and MemberImport.objects.restrict(request.user, "add").filter(pk=pk).exists(),
     })
@@ -95,8 +111,10 @@ def roster_list(request):
     if not has_perm(request.user, "roster.view"):
         raise Http404
     page = Paginator(selectors.roster_comparison_list(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
+    rows = [(c, selectors.roster_figures_visible(user=request.user, comparison=c)) for c in page.object_list]
     return render(request, "members/imports/roster_list.html", {
-        "nav_section": "members", "page": page, "query": "", "can_add": has_perm(request.user, "roster.add"),
+        "nav_section": "members", "page": page, "rows": rows, "query": "", "can_add": has_perm(request.user, "roster.add"),
+        "retention_days": selectors.upload_retention_days(),
     })
 
 
@@ -110,17 +128,19 @@ def roster_start(request):
         try:
             comparison = actions.roster_comparison_start(
                 actor=request.user, org=form.cleaned_data["org"], platform=form.cleaned_data["platform"],
-                filename=upload.name, data=upload.read(),
+                filename=upload.name, data=upload.read(), address=request.META.get("REMOTE_ADDR", ""),
             )
         except DomainError as exc:
-            apply_to_form(form, exc)
+            _rate_limited(form, exc)
         else:
             return redirect("members:roster_detail", pk=comparison.pk)
-    return render(request, "members/imports/roster_start.html", {"nav_section": "members", "form": form})
+    return _with_retry_after(render(request, "members/imports/roster_start.html", {
+        "nav_section": "members", "form": form, "retention_days": selectors.upload_retention_days(),
+    }, status=429 if getattr(form, "rate_limited", None) else 200), form)
 
 
 def _comparison(request, pk: int) -> RosterComparison:
-    return get_scoped_or_404(RosterComparison.objects.select_related("org", "uploaded_by").defer("upload_encrypted"),
+    return get_scoped_or_404(RosterComparison.objects.select_related("org", "uploaded_by", "headcounts_applied_by").defer("upload_encrypted"),
                              request.user, "view", pk=pk)
 
 
@@ -130,8 +150,24 @@ def roster_detail(request, pk: int):
     finished = comparison.status == UploadStatus.DONE
     return render(request, "members/imports/roster_detail.html", {
         "nav_section": "members", "item": comparison, "finished": finished,
+        "figures_visible": selectors.roster_figures_visible(user=request.user, comparison=comparison),
         "groups": selectors.roster_findings(user=request.user, comparison=comparison) if finished else [],
+        "headcounts": selectors.roster_headcount_proposals(user=request.user, comparison=comparison) if finished else None,
+        "retention_days": selectors.upload_retention_days(),
     })
+
+
+@login_required
+@require_POST
+def roster_headcounts_confirm(request, pk: int):
+    comparison = _comparison(request, pk)
+    try:
+        changed = actions.roster_headcounts_apply(actor=request.user, comparison=comparison)
+    except DomainError as exc:
+        messages.error(request, str(exc.message))
+    else:
+        messages.success(request, _("已更新 %(n)d 个单位的从业人数，并记入单位变更记录。") % {"n": len(changed)})
+    return redirect("members:roster_detail", pk=pk)
 
 
 @login_required
@@ -154,4 +190,5 @@ urlpatterns = [
     path("roster/new/", roster_start, name="roster_start"),
     path("roster/<int:pk>/", roster_detail, name="roster_detail"),
     path("roster/<int:pk>/progress/", roster_progress, name="roster_progress"),
+    path("roster/<int:pk>/headcounts/confirm/", roster_headcounts_confirm, name="roster_headcounts_confirm"),
 ]

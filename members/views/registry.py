@@ -19,7 +19,7 @@ from members.actions.pipeline import NEXT_STAGE
 from members.actions.registry import MEMBER_FIELDS
 from members.forms import AdvanceForm, ExactSearchForm, ExtendProbationForm, MemberForm, RevealForm
 from members.models import Member, RevealField, Stage
-from portal.exceptions import DomainError, apply_to_form
+from portal.exceptions import DomainError, RateLimitedError, apply_to_form
 from portal.scoping import get_scoped_or_404, has_perm
 from portal.xlsx import workbook_response
 
@@ -165,6 +165,7 @@ def member_create(request):
     if not has_perm(request.user, "member.add"):
         raise Http404
     form = MemberForm(request.POST or None, user=request.user)
+    limited = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -174,10 +175,20 @@ def member_create(request):
             )
         except DomainError as exc:
             apply_to_form(form, exc)
+            limited = exc if isinstance(exc, RateLimitedError) else None
         else:
             messages.success(request, _("已登记“%(name)s”。") % {"name": member.name})
             return redirect("members:member_detail", pk=member.pk)
-    return render(request, "members/registry/member_form.html", {"nav_section": NAV, "form": form, "title": _("登记党员")})
+    response = render(request, "members/registry/member_form.html", {"nav_section": NAV, "form": form, "title": _("登记党员")})
+    return _limited(response, limited)
+
+
+def _limited(response, exc: RateLimitedError | None):
+    """A refused duplicate past the daily limit answers 429 with Retry-After."""
+    if exc is not None:
+        response.status_code = 429
+        response["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 @login_required
@@ -187,6 +198,7 @@ def member_edit(request, pk: int):
     initial["workplace"] = member.workplace_id
     initial["roles"] = list(member.roles.values_list("role", flat=True))
     form = MemberForm(request.POST or None, user=request.user, editing=True, initial=initial)
+    limited = None
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
@@ -196,11 +208,12 @@ def member_edit(request, pk: int):
             )
         except DomainError as exc:
             apply_to_form(form, exc)
+            limited = exc if isinstance(exc, RateLimitedError) else None
         else:
             messages.success(request, _("已保存。"))
             return redirect("members:member_detail", pk=member.pk)
-    return render(request, "members/registry/member_form.html", {"nav_section": NAV, "form": form, "member": member,
-                                                                 "title": _("编辑党员信息")})
+    return _limited(render(request, "members/registry/member_form.html", {"nav_section": NAV, "form": form, "member": member,
+                                                                          "title": _("编辑党员信息")}), limited)
 
 
 # ---------------------------------------------------------------- pipeline

@@ -188,6 +188,11 @@ def test_comparison_figures_equal_an_independent_count(world, fmt, django_captur
     assert sorted(comparison.unknown_workplaces) == scenario.unknown
     found = set(RosterFinding.objects.filter(comparison=comparison).values_list("member_id", "workplace_id", "kind"))
     assert found == scenario.findings
+    # Headcounts are proposed, not written: the workplaces keep theirs until someone confirms.
+    before = dict(Workplace.objects.filter(pk__in=scenario.headcount).values_list("pk", "gig_worker_count"))
+    assert dict(comparison.headcounts.values_list("workplace_id", "proposed")) == scenario.headcount
+    assert dict(comparison.headcounts.values_list("workplace_id", "current")) == before
+    import_actions.roster_headcounts_apply(actor=fresh(world.district_user), comparison=comparison)
     headcounts = dict(Workplace.objects.filter(pk__in=scenario.headcount).values_list("pk", "gig_worker_count"))
     assert headcounts == scenario.headcount
     assert comparison.error == ""
@@ -237,8 +242,9 @@ def test_unreadable_upload_is_refused_at_the_door(world):
     assert not RosterComparison.objects.exists()
 
 
-def test_headcounts_the_uploader_may_not_change_are_skipped_and_counted(world):
-    # The uploader may compare (roster.add) but not edit workplaces: the headcount is skipped and counted.
+def test_headcounts_the_uploader_may_not_change_are_proposed_but_cannot_be_confirmed_by_them(client, world):
+    # The uploader may compare (roster.add) but not edit workplaces: the proposal is shown without a
+    # confirm button, and confirming anyway changes nothing. (Before: the task skipped and counted them.)
     user = UserFactory(username="roster-only")
     grant(user, world.jb, Role.SECRETARY)
     from portal import permissions
@@ -248,11 +254,16 @@ def test_headcounts_the_uploader_may_not_change_are_skipped_and_counted(world):
     try:
         comparison = start(world, xlsx_bytes([("名单某甲", make_id(70_001), world.wp_b.name)]), actor=user, org=world.jb)
         roster_comparison_run(comparison_id=comparison.pk)
+        client.force_login(user)
+        page = client.get(reverse("members:roster_detail", args=[comparison.pk])).content.decode()
+        assert "data-confirm-headcounts" not in page and "只有有权修改这些单位信息的用户" in page
+        with pytest.raises(DomainError, match="不在您可修改的范围内"):
+            import_actions.roster_headcounts_apply(actor=fresh(user), comparison=comparison)
     finally:
         permissions.ROLE_ACTIONS[Role.SECRETARY] = original
     comparison.refresh_from_db()
-    assert comparison.status == UploadStatus.DONE
-    assert "1 个单位" in comparison.error
+    assert comparison.status == UploadStatus.DONE and comparison.headcounts_applied_at is None
+    assert comparison.error == ""
     assert Workplace.objects.get(pk=world.wp_b.pk).gig_worker_count == 20  # unchanged
 
 
@@ -267,7 +278,8 @@ def test_findings_list_only_members_the_user_may_see_and_other_orgs_comparisons_
     client.force_login(world.secretary)
     page = client.get(reverse("members:roster_detail", args=[comparison.pk])).content.decode()
     assert own.name in page and pocket.name not in page
-    assert "另有 1 条涉及您查看范围以外的党员" in page
+    # Out-of-scope members are neither listed nor counted, not even as "hidden" (that was an oracle).
+    assert "另有" not in page and "查看范围以外的党员" not in page
 
     other = start(world, xlsx_bytes(rows), org=world.food)
     for name in ("members:roster_detail", "members:roster_progress"):
@@ -351,11 +363,14 @@ def test_ten_thousand_row_roster_end_to_end_with_progress(client, world, monkeyp
     }
     assert comparison.unknown_workplaces == ["新开站点"]
     counts = Counter(r[2] for r in rows)
+    page = client.get(reverse("members:roster_detail", args=[comparison.pk])).content.decode()
+    assert f'data-matched>{900}<' in page
+    assert "data-confirm-headcounts" in page
+    assert all(w.gig_worker_count == 0 for w in Workplace.objects.filter(pk__in=[s.pk for s in stations]))  # proposed only
+    client.post(reverse("members:roster_headcounts_confirm", args=[comparison.pk]))
     assert {w.name: w.gig_worker_count for w in Workplace.objects.filter(pk__in=[s.pk for s in stations])} == {
         s.name: counts[s.name] for s in stations
     }
-    page = client.get(reverse("members:roster_detail", args=[comparison.pk])).content.decode()
-    assert f'data-matched>{900}<' in page
     assert elapsed < 60
 
 
