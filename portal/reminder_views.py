@@ -18,7 +18,7 @@ from portal.actions import reminder_rules as actions
 from portal.exceptions import DomainError, apply_to_form
 from portal.models import KIND_DIRECTION, ReminderKind
 from portal.reminder_forms import KindChoiceForm, ReminderRuleForm
-from portal.reminder_templates import COMMON_KEYS, KIND_KEYS, ReminderTemplateError, sample_context
+from portal.reminder_templates import ALLOWED_FILTERS, ALLOWED_TAGS, COMMON_KEYS, KIND_KEYS, ReminderTemplateError, sample_context
 from portal.reminder_templates import render as render_template
 from portal.scoping import has_perm
 from portal.selectors import reminder_rules as selectors
@@ -56,6 +56,8 @@ def _rule_initial(rule) -> dict:
 
 
 def _preview(rule) -> dict:
+    """Subject and body of the saved rule over the sample context, or the template error: a short translated
+    message (tag, filter, line), never a traceback or the failing value."""
     try:
         subject, body = render_template(rule.subject_template, rule.body_template, sample_context(rule.kind))
     except ReminderTemplateError as exc:
@@ -81,6 +83,7 @@ def _form_page(request, *, form, kind: str, rule=None, status: int = 200):
     context = {
         "nav_section": NAV, "form": form, "kind": kind, "kind_label": ReminderKind(kind).label,
         "direction_label": KIND_DIRECTION[kind].label, "keys": _keys(kind), "rule": rule,
+        "allowed_tags": ALLOWED_TAGS, "allowed_filters": ALLOWED_FILTERS,
         "can_change": has_perm(request.user, "reminder_rule.change"),
     }
     if rule is not None:

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from portal.exceptions import DomainError
 from portal.models import KIND_DIRECTION, RECIPIENT_ROLES, Channel, ReminderKind, ReminderRule
-from portal.reminder_templates import ReminderTemplateError, render, sample_context
+from portal.reminder_templates import ReminderTemplateError, message_limits, render, sample_context
 from portal.scoping import has_perm
 
 __all__ = ["RULE_FIELDS", "reminder_rule_create", "reminder_rule_update", "template_errors"]
@@ -27,15 +27,18 @@ RULE_FIELDS = (
 def template_errors(subject_template: str, body_template: str, kind: str) -> dict[str, str]:
     """{field: message} for the templates that do not compile or render with the kind's sample context.
 
-    Each template is tried on its own so the message lands on the field that is wrong."""
+    Each template is tried on its own so the message lands on the field that is wrong. Refused: tags and
+    filters outside portal.reminder_templates' allow-list, and a subject or body longer than the rule rows
+    reminder_subject_max_chars / reminder_body_max_chars once rendered."""
     context = sample_context(kind)
+    limits = message_limits()
     errors: dict[str, str] = {}
     try:
-        render(subject_template or "", "", context)
+        render(subject_template or "", "", context, limits=limits)
     except ReminderTemplateError as exc:
         errors["subject_template"] = str(exc)
     try:
-        render("-", body_template or "", context)
+        render("-", body_template or "", context, limits=limits)
     except ReminderTemplateError as exc:
         errors["body_template"] = str(exc)
     return errors

@@ -9,7 +9,9 @@ One sweep of one rule on one day (`reminder_rule_sweep`):
 2. The rule's finder returns the candidates; the send-log keys already written for them are read (one query)
    and only the missing rows are built. Their subjects and bodies are rendered (portal.reminder_templates,
    context = COMMON_KEYS + the kind's KIND_KEYS; `Messages` renders each once) BEFORE anything is claimed: a
-   broken template fails the rule as a whole. A repeated sweep of the same day builds and renders nothing.
+   broken template fails the rule as a whole, and so does a tag or filter outside the allow-list (a template
+   stored through the admin) or a subject/body longer than the length rule rows (read once per sweep, on the
+   first render). A repeated sweep of the same day builds and renders nothing.
 3. Claim, in ONE transaction: ReminderSend rows, one per candidate x recipient x channel, are inserted
    with INSERT ... ON CONFLICT DO NOTHING (bulk_create(ignore_conflicts=True)) carrying this run. The
    unique constraint "remindersend_once" (rule, object, reference date, repetition, recipient, channel)
@@ -62,7 +64,7 @@ from portal.models import (
     RunStatus,
     SendStatus,
 )
-from portal.reminder_templates import KIND_KEYS, render
+from portal.reminder_templates import KIND_KEYS, Limits, message_limits, render
 from portal.selectors.reminders import Candidate, reminder_candidates, resolve_recipients
 
 logger = logging.getLogger(__name__)
@@ -102,8 +104,9 @@ def reminder_context(rule: ReminderRule, candidate: Candidate, *, repetition: in
     return context
 
 
-def _render(rule: ReminderRule, candidate: Candidate, *, repetition: int | None = None) -> Rendered:
-    subject, body = render(rule.subject_template, rule.body_template, reminder_context(rule, candidate, repetition=repetition))
+def _render(rule: ReminderRule, candidate: Candidate, *, repetition: int | None = None, limits: Limits | None = None) -> Rendered:
+    subject, body = render(rule.subject_template, rule.body_template, reminder_context(rule, candidate, repetition=repetition),
+                           limits=limits)
     return Rendered(candidate=candidate, subject=subject, body=body)
 
 
@@ -132,6 +135,7 @@ class Messages:
         self.rule = rule
         self.by_key = {(c.object_id, c.reference_date): c for c in candidates}
         self.cache: dict[tuple, Rendered] = {}
+        self.limits: Limits | None = None  # the length rule rows, read once, on the first render
 
     def get(self, object_id: int, reference_date: dt.date, repetition: int | None = None) -> Rendered | None:
         """None when the object is not among today's candidates (no longer due)."""
@@ -141,7 +145,9 @@ class Messages:
         k = candidate.repetition if repetition is None else repetition
         key = (object_id, reference_date, k)
         if key not in self.cache:
-            self.cache[key] = _render(self.rule, candidate, repetition=k)
+            if self.limits is None:
+                self.limits = message_limits()
+            self.cache[key] = _render(self.rule, candidate, repetition=k, limits=self.limits)
         return self.cache[key]
 
 
