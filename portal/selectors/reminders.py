@@ -9,7 +9,7 @@ columns are computed in Python over the rows of one query).
 Timing (decided for issue 6; see KIND_DIRECTION in portal/models.py for the reference date R of each kind):
 
 - First due date D0 = R - offset (direction "before") or R + offset ("after"); the offset is in days or
-  months (months with members.selectors.registry.add_months, clamped to the month's end). Repetition k
+  months (months with portal.dates.add_months, clamped to the month's end). Repetition k
   (0-based) falls due on D_k = D0 + k * repeat_every_days, k <= repeat_limit (only k = 0 when
   repeat_every_days is 0). On `today` an object is due for the LATEST k with D_k <= today: a sweep after
   missed days sends that one, never a backlog.
@@ -61,7 +61,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import OPEN_TRANSFER_STATUSES, RELATION_HERE, Member, RelationKind, Stage, Transfer
-from members.selectors.registry import add_months
+from portal.dates import add_months as _add_months
 from orgs.models import BRANCH_KINDS, Organization, OrgStatus
 from portal.models import KIND_DIRECTION, Direction, OffsetUnit, ReminderKind, ReminderRule, RoleGrant
 from portal.rules import rule_values
@@ -69,6 +69,16 @@ from services.models import OPEN_STATUSES, ServiceRequest
 
 TZ = ZoneInfo("Asia/Shanghai")
 SLACK = dt.timedelta(days=3)  # widens SQL windows computed through add_months (month-end clamping)
+_EDGE = dt.timedelta(days=31)
+
+
+def add_months(day: dt.date, months: int) -> dt.date:
+    """portal.dates.add_months clamped a month inside the calendar's ends (a stored year-9999 date must not
+    overflow a sweep: windows add SLACK to the result)."""
+    moved = _add_months(day, months)
+    if moved is None:
+        return dt.date.max - _EDGE if months > 0 else dt.date.min + _EDGE
+    return moved
 
 
 @dataclass

@@ -455,3 +455,13 @@ def test_seeded_term_rules_on_the_real_clock(world, everything):
     titles = set(Notification.objects.filter(user=world.secretary).values_list("title", flat=True))
     assert titles == {"快递联合党支部 支部委员会任期将于 2026年12月20日 届满",
                       "快递联合党支部 支部委员会任期将于 2026年12月20日 届满，请按时换届"}
+
+
+def test_month_arithmetic_at_the_calendar_edge_does_not_overflow():
+    import datetime as _dt
+
+    from portal.selectors.reminders import SLACK, add_months
+
+    assert add_months(_dt.date(9999, 12, 1), 6) + SLACK <= _dt.date.max
+    assert add_months(_dt.date(1, 2, 1), -6) >= _dt.date.min
+    assert add_months(_dt.date(2024, 1, 31), 1) == _dt.date(2024, 2, 29)
