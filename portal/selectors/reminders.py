@@ -61,8 +61,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from members.models import OPEN_TRANSFER_STATUSES, RELATION_HERE, Member, RelationKind, Stage, Transfer
-from portal.dates import add_months as _add_months
 from orgs.models import BRANCH_KINDS, Organization, OrgStatus
+from portal.dates import add_months as _add_months
 from portal.models import KIND_DIRECTION, Direction, OffsetUnit, ReminderKind, ReminderRule, RoleGrant
 from portal.rules import rule_values
 from services.models import OPEN_STATUSES, ServiceRequest
