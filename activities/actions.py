@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils.translation import gettext as _
 
 from activities.models import (
@@ -34,12 +36,13 @@ from activities.models import (
 from activities.selectors import expected_members
 from members.models import RELATION_HERE, Member, Stage
 from orgs.models import Organization, OrgKind, OrgStatus
+from portal.dates import check_date
 from portal.exceptions import DomainError
 from portal.rules import rule_int
 from portal.scoping import grant_paths
 
 __all__ = [
-    "ACTIVITY_FIELDS", "ALLOWED_EXTENSIONS", "activity_create", "activity_update", "activity_return",
+    "ACTIVITY_FIELDS", "ALLOWED_EXTENSIONS", "ActivityAlreadySaved", "SUBMISSION_TOKEN_RE", "activity_create", "activity_update", "activity_return",
     "activity_add_file", "activity_add_files", "activity_remove_file", "expected_members", "is_voting", "sniff_type", "quorum_statement",
 ]
 
@@ -58,6 +61,20 @@ ALLOWED_EXTENSIONS: dict[str, tuple[str, bool]] = {
     "docx": ("application/vnd.openxmlformats-officedocument.wordprocessingml.document", False),
     "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", False),
 }
+
+
+# What a form's one-time token looks like (secrets.token_urlsafe); anything else is ignored.
+SUBMISSION_TOKEN_RE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+class ActivityAlreadySaved(DomainError):
+    """The same "log a meeting" form was posted again: `activity` is the record the first post saved."""
+
+    status_code = 409
+
+    def __init__(self, activity: Activity):
+        super().__init__(_("该活动记录已保存，未重复提交。"))
+        self.activity = activity
 
 
 def _require_perm(actor, perm: str, org: Organization, message: str) -> None:
@@ -99,12 +116,19 @@ def _check_fields(activity: Activity) -> None:
         activity.party_group = None
     if activity.kind == ActivityKind.PARTY_LECTURE and not (activity.lecturer or "").strip():
         raise DomainError(_("党课须填写授课人。"), field="lecturer")
+    for name, label in (("starts_at", _("开始时间")), ("ends_at", _("结束时间"))):
+        try:
+            check_date(getattr(activity, name), label=label)
+        except (ValidationError, OverflowError) as exc:
+            raise DomainError(exc.messages[0] if isinstance(exc, ValidationError) else _("%(label)s无效。") % {"label": label},
+                              field=name) from exc
     if activity.ends_at and activity.ends_at < activity.starts_at:
         raise DomainError(_("结束时间不能早于开始时间。"), field="ends_at")
     if activity.kind != ActivityKind.GENERAL_MEETING:
         activity.makes_decision = False
     try:
-        activity.full_clean(exclude=["org", "party_group", "created_by"])
+        # The token's uniqueness is the insert's job (see _save_once), not a query here.
+        activity.full_clean(exclude=["org", "party_group", "created_by", "submission_token"])
     except ValidationError as exc:
         if hasattr(exc, "error_dict"):
             name, messages = next(iter(exc.message_dict.items()))
@@ -154,30 +178,88 @@ def _apply_quorum(activity: Activity) -> None:
     activity.save(update_fields=["voting_expected", "voting_present", "quorum_met", "updated_at"])
 
 
+# ---------------------------------------------------------------- one record per meeting
+def _duplicate_of(activity: Activity) -> Activity | None:
+    """A live record of the same org (or Party group), kind and start time: the rule the DB constraints hold."""
+    if activity.status == ActivityStatus.RETURNED:
+        return None
+    qs = Activity.objects.filter(kind=activity.kind, starts_at=activity.starts_at).exclude(status=ActivityStatus.RETURNED)
+    if activity.party_group_id:
+        qs = qs.filter(party_group_id=activity.party_group_id)
+    else:
+        qs = qs.filter(org_id=activity.org_id, party_group__isnull=True)
+    if activity.pk:
+        qs = qs.exclude(pk=activity.pk)
+    return qs.order_by("pk").first()
+
+
+def _duplicate_error(activity: Activity) -> DomainError:
+    if activity.party_group_id:
+        message = _("该党小组在同一开始时间已有一条“%(kind)s”记录，未重复登记；如确为另一次活动，请核对开始时间。")
+    else:
+        message = _("该党组织在同一开始时间已有一条“%(kind)s”记录，未重复登记；如确为另一次活动，请核对开始时间。")
+    return DomainError(message % {"kind": activity.get_kind_display()}, field="starts_at")
+
+
+def _replayed(actor, token: str | None) -> Activity | None:
+    """The record an earlier post of the same form saved, or None. A token is the form of one user."""
+    if not token:
+        return None
+    existing = Activity.objects.filter(submission_token=token).first()
+    if existing is not None and existing.created_by_id != getattr(actor, "pk", None):
+        raise DomainError(_("该表单已提交过，请刷新页面后重新填写。"))
+    return existing
+
+
+def _save_once(activity: Activity, *, actor=None, token: str | None = None) -> None:
+    """Save `activity`; losing a race against a concurrent identical post (the unique token or the
+    org + kind + start rule, held by the database) gives the same answer as the checks before it."""
+    try:
+        with transaction.atomic():
+            activity.save()
+    except IntegrityError:
+        replayed = _replayed(actor, token)
+        if replayed is not None:
+            raise ActivityAlreadySaved(replayed) from None
+        if _duplicate_of(activity) is not None:
+            raise _duplicate_error(activity) from None
+        raise
+
+
 @transaction.atomic
 def activity_create(
     *, actor, org: Organization, kind: str, starts_at: dt.datetime, topic: str, party_group: Organization | None = None,
-    attendance: dict | None = None, files: list | None = None, **fields: Any,
+    attendance: dict | None = None, files: list | None = None, submission_token: str | None = None, **fields: Any,
 ) -> Activity:
     """Log a record; attendance maps member id -> (status, reason); everyone else expected is present.
-    `files` (uploads) are all checked before anything is written."""
+    `files` (uploads) are all checked (each, and their total) before anything is written.
+
+    Idempotent: `submission_token` (the form's one-time token) is consumed by the insert; a second post
+    with it raises ActivityAlreadySaved carrying the saved record and writes nothing. Without a token, the
+    rule "one live record per org (or Party group), kind and start time" still refuses the copy."""
     unknown = set(fields) - set(ACTIVITY_FIELDS)
     if unknown:
         raise DomainError(_("不能设置字段：%(f)s") % {"f": ", ".join(sorted(unknown))})
     _require_perm(actor, "activity.add", org, _("您无权为该党组织登记组织生活。"))
+    token = submission_token if submission_token and SUBMISSION_TOKEN_RE.fullmatch(submission_token) else None
+    replayed = _replayed(actor, token)
+    if replayed is not None:
+        raise ActivityAlreadySaved(replayed)
     if starts_at is None:
         raise DomainError(_("请填写开始时间。"), field="starts_at")
     activity = Activity(org=org, kind=kind, starts_at=starts_at, topic=(topic or "").strip(), party_group=party_group,
-                        created_by=actor, **fields)
+                        created_by=actor, submission_token=token, **fields)
     _check_fields(activity)
+    if _duplicate_of(activity) is not None:
+        raise _duplicate_error(activity)
     cleaned = _clean_attendance(attendance)
     checked = [(upload, _check_upload(upload)) for upload in files or []]
-    activity.save()
+    _check_total(None, [upload for upload, _info in checked])
+    _save_once(activity, actor=actor, token=token)
     _write_attendance(activity, cleaned)
     _apply_quorum(activity)
-    for upload, info in checked:
-        _store_file(actor, activity, upload, info)
     ActivityEvent.objects.create(activity=activity, kind=ActivityEventKind.SUBMITTED, actor=actor)
+    _store_files(actor, activity, checked)  # last: nothing after it can fail and leave files behind
     return activity
 
 
@@ -200,7 +282,9 @@ def activity_update(
     was_returned = activity.status == ActivityStatus.RETURNED
     if was_returned:
         activity.status = ActivityStatus.RESUBMITTED
-    activity.save()
+    if _duplicate_of(activity) is not None:
+        raise _duplicate_error(activity)
+    _save_once(activity)
     if cleaned is not None:
         members = [row.member for row in activity.attendance.select_related("member")] or None
         _write_attendance(activity, cleaned, members=members)
@@ -264,34 +348,73 @@ def _check_upload(upload) -> tuple[str, str, bool]:
     return name, content_type, is_photo
 
 
+def _mb(size: int) -> str:
+    return f"{size / (1024 * 1024):.1f}"
+
+
+def _check_total(activity_pk: int | None, uploads: list) -> None:
+    """All files of one record together stay within rule `activity_files_total_mb` (besides each file's
+    own limit). The caller holds the record's row lock, so two uploads at once cannot both pass."""
+    limit_mb = rule_int("activity_files_total_mb")
+    used = 0
+    if activity_pk is not None:
+        used = ActivityFile.objects.filter(activity_id=activity_pk).aggregate(total=Sum("size"))["total"] or 0
+    new = sum(upload.size for upload in uploads)
+    if used + new > limit_mb * 1024 * 1024:
+        raise DomainError(
+            _("每条记录的照片和附件合计不能超过 %(mb)d MB（已有 %(used)s MB，本次 %(new)s MB）。")
+            % {"mb": limit_mb, "used": _mb(used), "new": _mb(new)},
+            field="files",
+        )
+
+
 @transaction.atomic
 def activity_add_file(*, actor, activity: Activity, upload) -> ActivityFile:
     """Store a photo or document (type by extension and magic bytes, size by rule row) outside static."""
-    if not Activity.objects.restrict(actor, "change").filter(pk=activity.pk).exists():
-        raise DomainError(_("您无权修改该记录。"))
-    return _store_file(actor, activity, upload, _check_upload(upload))
+    return activity_add_files(actor=actor, activity=activity, uploads=[upload])[0]
 
 
-def _store_file(actor, activity: Activity, upload, checked: tuple[str, str, bool]) -> ActivityFile:
+def _store_file(actor, activity: Activity, upload, checked: tuple[str, str, bool], written: list[str]) -> ActivityFile:
     name, content_type, is_photo = checked
     extension = name.rsplit(".", 1)[-1].lower()
     record = ActivityFile(activity=activity, original_name=name, content_type=content_type, size=upload.size,
                           is_photo=is_photo, uploaded_by=actor)
     # A neutral stored name: the original name is kept only as data.
     record.file.save(f"{activity.pk}.{extension}", upload, save=False)
+    written.append(record.file.name)
     record.save()
     return record
 
 
+def _store_files(actor, activity: Activity, checked: list) -> list[ActivityFile]:
+    """Store checked uploads; if one fails, the files already written are removed from disk again (no
+    orphan files). Callers store files last in their transaction, so nothing after this can roll it back."""
+    written: list[str] = []
+    storage = ActivityFile._meta.get_field("file").storage
+
+    def remove_written():
+        for stored in written:
+            storage.delete(stored)
+
+    try:
+        records = [_store_file(actor, activity, upload, info, written) for upload, info in checked]
+    except Exception:
+        remove_written()
+        raise
+    return records
+
+
 @transaction.atomic
 def activity_add_files(*, actor, activity: Activity, uploads: list) -> list[ActivityFile]:
-    """Several uploads at once: all are checked before any is stored."""
+    """Several uploads at once: each is checked, and the record's new total, before any is stored."""
     if not Activity.objects.restrict(actor, "change").filter(pk=activity.pk).exists():
         raise DomainError(_("您无权修改该记录。"))
     if not uploads:
         raise DomainError(_("请选择要上传的文件。"), field="files")
     checked = [(upload, _check_upload(upload)) for upload in uploads]
-    return [_store_file(actor, activity, upload, info) for upload, info in checked]
+    locked = Activity.objects.select_for_update().get(pk=activity.pk)
+    _check_total(locked.pk, [upload for upload, _info in checked])
+    return _store_files(actor, locked, checked)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -19,7 +20,17 @@ from portal.scoping import has_perm
 from portal.xlsx import workbook_response
 
 
-def _board_context(request) -> dict:
+class _BadQuery(Exception):
+    """A query parameter an export cannot honour: answered with a 400 page, never another period."""
+
+
+def bad_request_page(request, message: str, *, back: str):
+    """The friendly 400 page for a query that cannot be answered as asked."""
+    return render(request, "activities/bad_request.html", {"nav_section": "compliance", "message": message, "back": back},
+                  status=400)
+
+
+def _board_context(request, *, export: bool = False) -> dict:
     user = request.user
     if not has_perm(user, "activity.view"):
         raise Http404
@@ -30,7 +41,11 @@ def _board_context(request) -> dict:
         root = compliance.compliance_roots(user=user).first()
     if root is None:
         raise Http404
-    period = compliance.parse_period(request.GET.get("period_type"), request.GET.get("period"))
+    period, error = compliance.period_or_error(request.GET.get("period_type"), request.GET.get("period"))
+    if error and export:
+        raise _BadQuery(error)
+    if error:
+        messages.warning(request, error)
     report = compliance.compliance_report(user=user, root=root, period=period)
     previous = compliance.compliance_report(user=user, root=root, period=period.previous())
     return {
@@ -56,7 +71,10 @@ EXPORT_HEADERS = [
 
 @login_required
 def compliance_export(request):
-    context = _board_context(request)
+    try:
+        context = _board_context(request, export=True)
+    except _BadQuery as exc:
+        return bad_request_page(request, str(exc), back=reverse("compliance:compliance_board"))
     report = context["report"]
     rows = (
         [b.org.name, b.org.get_kind_display(), report.period.label, b.expected, b.met, b.held,

@@ -42,6 +42,7 @@ from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, AppliesTo, ComplianceRule, Cycle, Exemption
 from orgs.models import BRANCH_KINDS, Organization, OrgKind
+from portal.dates import date_bounds
 from portal.scoping import grant_paths, path_q
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -114,24 +115,53 @@ def period_containing(kind: str, day: dt.date) -> Period:
     raise ValueError(kind)
 
 
-def parse_period(kind: str | None, key: str | None, *, today: dt.date | None = None) -> Period:
-    """A period from its kind and key ("2026-03", "2026-Q1", "2026"); the current one when missing or invalid."""
-    kind = kind if kind in PERIOD_KINDS else Cycle.MONTH
-    today = today or timezone.localdate()
+PERIOD_EXAMPLES = {Cycle.MONTH: "2026-03", Cycle.QUARTER: "2026-Q1", Cycle.YEAR: "2026"}
+
+
+def _named_period(kind: str, key: str) -> Period | None:
+    """The period a key names ("2026-03", "2026-Q1", "2026"), or None; years are 1-4 digits."""
+    key = key.strip().upper()
     try:
-        if key:
-            if kind == Cycle.MONTH:
-                year, month = key.split("-")
-                return period_containing(kind, dt.date(int(year), int(month), 1))
-            if kind == Cycle.QUARTER:
-                year, quarter = key.upper().split("-Q")
-                if 1 <= int(quarter) <= 4:
-                    return period_containing(kind, dt.date(int(year), int(quarter) * 3 - 2, 1))
-            if kind == Cycle.YEAR:
-                return period_containing(kind, dt.date(int(key), 1, 1))
-    except (ValueError, TypeError):
-        pass
-    return period_containing(kind, today)
+        if kind == Cycle.MONTH:
+            year, month = key.split("-")
+            start = dt.date(int(year), int(month), 1) if len(year) <= 4 and len(month) <= 2 else None
+        elif kind == Cycle.QUARTER:
+            year, quarter = key.split("-Q")
+            start = dt.date(int(year), int(quarter) * 3 - 2, 1) if len(year) <= 4 and len(quarter) == 1 else None
+        else:
+            start = dt.date(int(key), 1, 1) if len(key) <= 4 else None
+    except (ValueError, TypeError, OverflowError):
+        return None
+    # Year 1 and 9999 have no neighbouring periods (previous/next, rule cycles): never accepted.
+    return period_containing(kind, start) if start and 2 <= start.year <= 9998 else None
+
+
+def period_or_error(kind: str | None, key: str | None, *, today: dt.date | None = None) -> tuple[Period, str | None]:
+    """The period named by `kind` and `key`, and None; or, when the key is malformed or the period starts
+    outside the sane date range (portal.dates, rule rows), the current period and a message saying so.
+    A missing key is the current period without a message."""
+    today = today or timezone.localdate()
+    wanted = kind if kind in PERIOD_KINDS else Cycle.MONTH
+    current = period_containing(wanted, today)
+    if kind and kind not in PERIOD_KINDS:
+        return current, gettext("周期类型无效，已显示本月。")
+    if not key:
+        return current, None
+    earliest, latest = date_bounds(today)
+    period = _named_period(wanted, key)
+    if period is None or not (earliest <= period.start <= latest):
+        return current, gettext("“%(key)s”不是有效的期间（格式如 %(example)s，须在 %(earliest)s 至 %(latest)s 之间），已显示%(current)s。") % {
+            "key": key[:20], "example": PERIOD_EXAMPLES[wanted], "earliest": earliest.isoformat(), "latest": latest.isoformat(),
+            "current": current.label,
+        }
+    return period, None
+
+
+def parse_period(kind: str | None, key: str | None, *, today: dt.date | None = None) -> Period:
+    """A period from its kind and key ("2026-03", "2026-Q1", "2026"); the current one when missing or invalid.
+    Syntax only (no rule rows): pages use `period_or_error`, which also applies the sane date range."""
+    kind = kind if kind in PERIOD_KINDS else Cycle.MONTH
+    return (_named_period(kind, key) if key else None) or period_containing(kind, today or timezone.localdate())
 
 
 def local_start(day: dt.date) -> dt.datetime:

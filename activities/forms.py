@@ -6,9 +6,12 @@ Attendance is not a form field: the template posts `att-<member id>` (present/ab
 
 from __future__ import annotations
 
+import secrets
+
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from activities.actions import SUBMISSION_TOKEN_RE
 from activities.models import ActivityKind, AttendanceStatus
 from orgs.models import Organization, OrgKind
 from portal.forms import BootstrapFormMixin
@@ -66,6 +69,8 @@ class ActivityForm(BootstrapFormMixin, forms.Form):
     # On a phone: take photos with the camera (documents can be added on the record's page).
     files = MultipleFileField(label=_("照片"), help_text=_("可多选；jpg、png、webp 照片"),
                               widget=MultipleFileInput(attrs={"accept": "image/*", "capture": "environment"}))
+    # One-time token of this form (new records only): a second post of the same form saves nothing.
+    submission_token = forms.CharField(required=False, max_length=64, widget=forms.HiddenInput)
 
     def __init__(self, *args, org, editing: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -74,6 +79,14 @@ class ActivityForm(BootstrapFormMixin, forms.Form):
         self.fields["kind"].widget.attrs.pop("class", None)
         if editing:
             del self.fields["files"]
+            del self.fields["submission_token"]
+        else:
+            self.fields["submission_token"].initial = secrets.token_urlsafe(24)
+
+    def clean_submission_token(self) -> str:
+        """A malformed token (not one this form issued) is dropped rather than shown as an error."""
+        token = self.cleaned_data.get("submission_token") or ""
+        return token if SUBMISSION_TOKEN_RE.fullmatch(token) else ""
 
 
 class ReturnForm(BootstrapFormMixin, forms.Form):

@@ -59,6 +59,9 @@ class Activity(models.Model):
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("登记人"))
     created_at = models.DateTimeField(_("登记时间"), default=timezone.now)
     updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+    # The one-time token of the "log a meeting" form that created the record: a second post of the same
+    # form (double tap, retry) finds this row instead of creating another (unique, so also under a race).
+    submission_token = models.CharField(_("提交令牌"), max_length=64, null=True, blank=True, unique=True, editable=False)
 
     objects = ScopedQuerySet.as_manager()
 
@@ -71,6 +74,18 @@ class Activity(models.Model):
             models.CheckConstraint(
                 condition=Q(ends_at__isnull=True) | Q(ends_at__gte=models.F("starts_at")), name="activity_end_after_start",
                 violation_error_message=_("结束时间不能早于开始时间。"),
+            ),
+            # One record per meeting: the same org (or Party group) cannot log the same kind at the same
+            # start time twice, unless the earlier record was returned for correction.
+            models.UniqueConstraint(
+                fields=["org", "kind", "starts_at"], condition=Q(party_group__isnull=True) & ~Q(status="returned"),
+                name="activity_unique_org_kind_start",
+                violation_error_message=_("该党组织在同一开始时间已有一条同类型的记录。"),
+            ),
+            models.UniqueConstraint(
+                fields=["party_group", "kind", "starts_at"], condition=Q(party_group__isnull=False) & ~Q(status="returned"),
+                name="activity_unique_group_kind_start",
+                violation_error_message=_("该党小组在同一开始时间已有一条同类型的记录。"),
             ),
         ]
 

@@ -4,25 +4,25 @@ the scope-checked file view. Thin: selectors read, actions write."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.urls import path
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from activities import actions, selectors
-from activities.actions import ACTIVITY_FIELDS, quorum_statement
+from activities import actions, compliance, selectors
+from activities.actions import ACTIVITY_FIELDS, ActivityAlreadySaved, quorum_statement
+from activities.board_views import bad_request_page
 from activities.forms import ActivityForm, ReturnForm, UploadForm, attendance_from_post, loggable_orgs
-from activities.models import Activity, ActivityEventKind, ActivityKind, ActivityStatus, AttendanceStatus
+from activities.models import Activity, ActivityEventKind, ActivityKind, ActivityStatus, AttendanceStatus, Cycle
 from orgs.models import Organization
+from portal.dates import add_months
 from portal.exceptions import DomainError, apply_to_form
 from portal.scoping import get_scoped_or_404, has_perm
 from portal.xlsx import workbook_response
@@ -33,6 +33,12 @@ NAV = "activities"
 
 def _can(user, activity: Activity, action: str) -> bool:
     return Activity.objects.restrict(user, action).filter(pk=activity.pk).exists()
+
+
+def _pk_or_none(value) -> int | None:
+    """An id typed in a URL or form: ASCII digits only (str.isdigit() also accepts "²", which int() refuses)."""
+    value = str(value or "")
+    return int(value) if value.isascii() and value.isdigit() and len(value) <= 18 else None
 
 
 # ---------------------------------------------------------------- list and export
@@ -52,14 +58,19 @@ def _local(value):
 def activity_list(request):
     if not has_perm(request.user, "activity.view"):
         raise Http404
-    qs = selectors.activity_list(user=request.user, filters=request.GET)
+    filterset = selectors.activity_filterset(user=request.user, data=request.GET or None)
     if request.GET.get("format") == "xlsx":
-        return _export(qs)
+        if filterset.is_bound and not filterset.is_valid():  # never export other records than asked for
+            errors = "；".join(str(e) for errs in filterset.errors.values() for e in errs)
+            return bad_request_page(request, _("筛选条件有误，未导出：%(errors)s") % {"errors": errors},
+                                    back=reverse("activities:activity_list"))
+        return _export(selectors.activity_list(user=request.user, filters=request.GET))
+    qs = selectors.activity_list(user=request.user, filters=request.GET)
     page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     return render(request, "activities/activity_list.html", {
-        "nav_section": NAV, "filter": selectors.activity_filterset(user=request.user, data=request.GET or None),
+        "nav_section": NAV, "filter": filterset,
         "page": page, "query": query.urlencode(), "can_add": has_perm(request.user, "activity.add"),
     })
 
@@ -88,13 +99,12 @@ def activity_calendar(request):
         if org is None:
             raise Http404
     today = timezone.localdate()
-    try:
-        year, month = (int(x) for x in request.GET.get("month", "").split("-"))
-        first = dt.date(year, month, 1)
-    except (TypeError, ValueError):
-        first = today.replace(day=1)
-    previous = (first - dt.timedelta(days=1)).replace(day=1)
-    following = (first + dt.timedelta(days=32)).replace(day=1)
+    period, error = compliance.period_or_error(Cycle.MONTH, request.GET.get("month"), today=today)
+    if error:
+        messages.warning(request, error)
+    first = period.start
+    previous = add_months(first, -1) or first
+    following = add_months(first, 1) or first
     weeks = selectors.activity_calendar(user=request.user, org=org, year=first.year, month=first.month)
     return render(request, "activities/activity_calendar.html", {
         "nav_section": NAV, "org": org, "first": first, "weeks": weeks, "today": today,
@@ -128,7 +138,8 @@ def activity_create(request):
     orgs = loggable_orgs(request.user)
     org_id = request.POST.get("org") or request.GET.get("org")
     if org_id:
-        org = orgs.filter(pk=org_id).first() if str(org_id).isdigit() else None
+        pk = _pk_or_none(org_id)
+        org = orgs.filter(pk=pk).first() if pk is not None else None
         if org is None:
             raise Http404
     else:
@@ -145,8 +156,11 @@ def activity_create(request):
             activity = actions.activity_create(
                 actor=request.user, org=org, kind=data["kind"], starts_at=data["starts_at"], topic=data["topic"],
                 party_group=data["party_group"], attendance=attendance_from_post(request.POST, [m.pk for m in members]),
-                files=data["files"], **_values(data),
+                files=data["files"], submission_token=data.get("submission_token"), **_values(data),
             )
+        except ActivityAlreadySaved as exc:  # the same form posted again: show what the first post saved
+            messages.info(request, str(exc.message))
+            return redirect("activities:activity_detail", pk=exc.activity.pk)
         except DomainError as exc:
             apply_to_form(form, exc)
         else:

@@ -136,3 +136,62 @@ def test_upload_through_the_detail_page(client, world, media):
     assert activity.files.count() == 2
     client.force_login(world.instructor)
     assert client.post(url, {"files": [upload("a.jpg", JPEG)]}).status_code == 404
+
+
+# ---------------------------------------------------------------- total per record (rule activity_files_total_mb)
+def _jpeg(size: int) -> bytes:
+    return JPEG + b"\x00" * (size - len(JPEG))
+
+
+MB = 1024 * 1024
+
+
+def test_total_size_per_record_when_logging(client, world, media):
+    set_rule("activity_files_total_mb", 1)
+    with pytest.raises(DomainError) as exc:
+        log(world, files=[upload("a.jpg", _jpeg(600 * 1024)), upload("b.jpg", _jpeg(600 * 1024))])
+    assert "合计不能超过 1 MB" in str(exc.value.message) and exc.value.field == "files"
+    assert Activity.objects.count() == 0 and ActivityFile.objects.count() == 0 and _stored(media) == []
+    client.force_login(world.secretary)
+    response = client.post(reverse("activities:activity_create"), {
+        "org": world.jb.pk, "kind": "theme_day", "topic": "学习", "starts_at": "2026-01-05T09:00",
+        "files": [upload("a.jpg", _jpeg(600 * 1024)), upload("b.jpg", _jpeg(600 * 1024))],
+    })
+    assert response.status_code == 200 and "合计不能超过 1 MB" in response.content.decode()
+    assert Activity.objects.count() == 0 and _stored(media) == []
+    assert log(world, files=[upload("a.jpg", _jpeg(MB))]).files.count() == 1  # exactly the limit is fine
+
+
+def test_total_size_per_record_on_the_record_page(client, world, media):
+    set_rule("activity_files_total_mb", 1)
+    activity = log(world, files=[upload("a.jpg", _jpeg(700 * 1024))])
+    with pytest.raises(DomainError) as exc:
+        activity_add_file(actor=world.secretary, activity=activity, upload=upload("b.jpg", _jpeg(400 * 1024)))
+    assert "已有 0.7 MB，本次 0.4 MB" in str(exc.value.message)
+    client.force_login(world.secretary)
+    url = reverse("activities:activity_upload", args=[activity.pk])
+    response = client.post(url, {"files": [upload("b.jpg", _jpeg(200 * 1024)), upload("c.jpg", _jpeg(200 * 1024))]})
+    assert response.status_code == 200 and "合计不能超过 1 MB" in response.content.decode()
+    assert activity.files.count() == 1 and len(_stored(media)) == 1
+    assert client.post(url, {"files": [upload("b.jpg", _jpeg(300 * 1024))]}).status_code == 302
+    assert activity.files.count() == 2
+    set_rule("activity_files_total_mb", 2)  # the rule row, not a constant
+    assert client.post(url, {"files": [upload("c.jpg", _jpeg(500 * 1024))]}).status_code == 302
+    assert activity.files.count() == 3 and len(_stored(media)) == 3
+
+
+def test_a_failing_store_leaves_no_file_on_disk(world, media, monkeypatch):
+    activity = log(world)
+    real_save = ActivityFile.save
+    calls = {"n": 0}
+
+    def fail_second(self, *args, **kwargs):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return real_save(self, *args, **kwargs)
+
+    monkeypatch.setattr(ActivityFile, "save", fail_second)
+    with pytest.raises(OSError):
+        activity_add_files(actor=world.secretary, activity=activity, uploads=[upload("a.jpg", JPEG), upload("b.png", PNG)])
+    assert ActivityFile.objects.count() == 0 and _stored(media) == []
