@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    DJANGO_DEBUG=0 \
+    PORTAL_ENV=production \
     PORTAL_VAR_DIR=/app/var
 WORKDIR /app
 
@@ -29,10 +29,10 @@ COPY . .
 
 # Static files are collected at build time (immutable image, no race between web workers). The keys
 # below exist only for this one command; the real ones come from the environment at run time.
-RUN DJANGO_DEBUG=0 \
-    SECRET_KEY=build-only-collectstatic \
-    BLIND_INDEX_KEY=build-only-collectstatic \
+RUN SECRET_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+    BLIND_INDEX_KEY="$(python -c 'import secrets; print(secrets.token_urlsafe(48))')" \
     FIELD_ENCRYPTION_KEYS="$(python -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')" \
+    ALLOWED_HOSTS=build.invalid \
     python manage.py collectstatic --noinput --verbosity 0 \
  && mkdir -p /app/var/private-media \
  && chown -R portal:portal /app/var

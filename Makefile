@@ -52,6 +52,9 @@ demo: migrate
 collectstatic: install
 	$(MANAGE) collectstatic --noinput --verbosity 0
 
+# The embedded shape (development keys, SQLite unless DATABASE_URL, static files from the source folders)
+# whatever the shell says; DEBUG stays off, so pages show the portal's own 404/500 (DJANGO_DEBUG=1 opts in).
+run: export PORTAL_ENV := embedded
 run: install migrate demo
 	@scripts/run.sh
 

@@ -1,9 +1,14 @@
 """Settings for every environment, chosen by environment variables.
 
-Embedded default (no variables set): SQLite in WAL mode, Celery on kombu's
-filesystem transport, DEBUG on, a development secret. Production sets
-DATABASE_URL, CELERY_BROKER_URL, SECRET_KEY, FIELD_ENCRYPTION_KEYS,
-ALLOWED_HOSTS and DJANGO_DEBUG=0 (see README.md).
+Two shapes, named by PORTAL_ENV:
+
+- embedded (the default; `make run`, the tests): SQLite in WAL mode unless DATABASE_URL says otherwise,
+  Celery on kombu's filesystem transport, development keys when none are given, static files served
+  straight from the source folders. DEBUG is off here too, so a visitor sees the portal's own 404/500
+  pages; a developer may opt in with DJANGO_DEBUG=1.
+- production (PORTAL_ENV=production; docker-compose.yml sets it): DEBUG is always off and the process
+  refuses to start without strong SECRET_KEY, FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY (never the
+  development ones) and without an explicit ALLOWED_HOSTS (no "*"). See README.md.
 """
 
 import os
@@ -11,6 +16,7 @@ from pathlib import Path
 
 import dj_database_url
 from celery.schedules import crontab
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("PORTAL_VAR_DIR", BASE_DIR / "var"))
@@ -27,14 +33,82 @@ def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
-SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise RuntimeError("SECRET_KEY must be set when DJANGO_DEBUG=0")
-    SECRET_KEY = "embedded-development-only-secret-key-not-for-production-use"  # noqa: S105 - DEBUG only, refused above otherwise
+# Before PORTAL_ENV, DJANGO_DEBUG=0 was the production switch: an old .env that says only that stays strict.
+_legacy_production = os.environ.get("DJANGO_DEBUG", "").strip().lower() in {"0", "false", "no", "off"}
+PORTAL_ENV = os.environ.get("PORTAL_ENV", "").strip().lower() or ("production" if _legacy_production else "embedded")
+if PORTAL_ENV not in {"embedded", "production"}:
+    raise ImproperlyConfigured(f"PORTAL_ENV must be 'embedded' or 'production', not {PORTAL_ENV!r}")
+PRODUCTION = PORTAL_ENV == "production"
 
-ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
+# The development keys: accepted only in the embedded shape (refused by the production checks below).
+DEV_SECRET_KEY = "embedded-development-only-secret-key-not-for-production-use"  # noqa: S105 - embedded only
+DEV_FIELD_ENCRYPTION_KEY = "ZW1iZWRkZWQtZGV2LW9ubHkta2V5LWZvci1wb3J0YWw="
+DEV_BLIND_INDEX_KEY = "embedded-dev-only-blind-index-key"
+SECRET_KEY_MIN_LENGTH = 50
+BLIND_INDEX_KEY_MIN_LENGTH = 32
+
+
+def production_problems(*, debug: bool, secret_key: str, blind_index_key: str, field_keys: list[str],
+                        allowed_hosts: list[str], allowed_hosts_set: bool) -> list[str]:
+    """Why these values must not serve production (empty when they may)."""
+    from cryptography.fernet import Fernet
+
+    problems = []
+    if debug:
+        problems.append("DJANGO_DEBUG must be off (the technical error pages list settings and code)")
+    if not secret_key:
+        problems.append("SECRET_KEY is not set")
+    elif secret_key == DEV_SECRET_KEY or secret_key.startswith("django-insecure-") or "CHANGE_ME" in secret_key:
+        problems.append("SECRET_KEY is a development or placeholder value")
+    elif len(secret_key) < SECRET_KEY_MIN_LENGTH or len(set(secret_key)) < 5:
+        problems.append(f"SECRET_KEY is too weak (at least {SECRET_KEY_MIN_LENGTH} random characters)")
+    if not blind_index_key:
+        problems.append("BLIND_INDEX_KEY is not set")
+    elif blind_index_key == DEV_BLIND_INDEX_KEY or "CHANGE_ME" in blind_index_key:
+        problems.append("BLIND_INDEX_KEY is a development or placeholder value")
+    elif len(blind_index_key) < BLIND_INDEX_KEY_MIN_LENGTH or len(set(blind_index_key)) < 5:
+        problems.append(f"BLIND_INDEX_KEY is too weak (at least {BLIND_INDEX_KEY_MIN_LENGTH} random characters)")
+    elif blind_index_key == secret_key:
+        problems.append("BLIND_INDEX_KEY must differ from SECRET_KEY")
+    if not field_keys:
+        problems.append("FIELD_ENCRYPTION_KEYS is not set")
+    for number, key in enumerate(field_keys, start=1):
+        if key == DEV_FIELD_ENCRYPTION_KEY:
+            problems.append(f"FIELD_ENCRYPTION_KEYS entry {number} is the development key")
+            continue
+        try:
+            Fernet(key.encode())
+        except ValueError:
+            problems.append(f"FIELD_ENCRYPTION_KEYS entry {number} is not a Fernet key (32 url-safe base64-encoded bytes)")
+    if not allowed_hosts_set or not allowed_hosts:
+        problems.append("ALLOWED_HOSTS is not set (the host names the portal is reached by)")
+    elif any(host == "*" for host in allowed_hosts):
+        problems.append("ALLOWED_HOSTS must not contain '*' (list the host names)")
+    return problems
+
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+SECRET_KEY = os.environ.get("SECRET_KEY", "")
+# Comma-separated Fernet keys, newest first; older keys still decrypt (rotation).
+FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
+BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "" if PRODUCTION else "127.0.0.1,localhost,[::1],testserver")
+if PRODUCTION:
+    _problems = production_problems(
+        debug=DEBUG, secret_key=SECRET_KEY, blind_index_key=BLIND_INDEX_KEY, field_keys=FIELD_ENCRYPTION_KEYS,
+        allowed_hosts=ALLOWED_HOSTS, allowed_hosts_set="ALLOWED_HOSTS" in os.environ,
+    )
+    if _problems:
+        raise ImproperlyConfigured(
+            "PORTAL_ENV=production refuses to start:\n  - " + "\n  - ".join(_problems)
+            + "\n(generate keys as shown in .env.example; for a development machine leave PORTAL_ENV unset)"
+        )
+else:
+    # Embedded development keys (never used in production: refused above).
+    SECRET_KEY = SECRET_KEY or DEV_SECRET_KEY
+    FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or [DEV_FIELD_ENCRYPTION_KEY]
+    BLIND_INDEX_KEY = BLIND_INDEX_KEY or DEV_BLIND_INDEX_KEY
+
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
@@ -50,6 +124,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "treebeard",
+    "axes",
+    "csp",
     "portal",
     "orgs",
     "members",
@@ -59,6 +135,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "portal.middleware.ChineseByDefaultMiddleware",
@@ -71,6 +148,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "portal.middleware.SessionLifetimeMiddleware",
     "portal.middleware.AdminSuperuserOnlyMiddleware",
+    # Last, as django-axes asks: turns a lockout flagged during authentication into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -124,6 +203,12 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
+# django-axes first: it refuses locked-out logins before any backend checks a password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
@@ -153,6 +238,42 @@ if env_bool("PORTAL_BEHIND_PROXY", False):
 # the Nth entry from the right of X-Forwarded-For; with 0 (no proxy) REMOTE_ADDR is used and the header
 # is ignored, so a client cannot forge its address.
 PORTAL_TRUSTED_PROXY_COUNT = int(os.environ.get("PORTAL_TRUSTED_PROXY_COUNT", "0"))
+
+# --- Login lockout (django-axes), for the portal's login page and admin's ----------------------------------
+# Locked per account and, separately, per client address after rule login_failure_limit failures, for rule
+# login_lockout_minutes (each further failure while locked restarts the period); a success clears the count.
+# Superusers unlock early in admin (Axes: access attempts) or with `manage.py axes_reset`.
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_FAILURE_LIMIT = "portal.http.login_failure_limit"
+AXES_COOLOFF_TIME = "portal.http.login_lockout_period"
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "portal.http.client_address"
+AXES_LOCKOUT_CALLABLE = "portal.views.login_locked_out"
+AXES_HTTP_RESPONSE_CODE = 429
+# No row per successful login (it would keep every user's addresses forever); failure rows expire with the lock.
+AXES_DISABLE_ACCESS_LOG = True
+# Keep the request bodies out of the attempt rows (only the username, address and time are needed).
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "password", "csrfmiddlewaretoken"]
+
+# --- Content-Security-Policy (django-csp), enforced on every response ---------------------------------
+# Only our own assets, no inline script or style (templates carry no <script> bodies, style="" or on*=;
+# tests/portal/test_security_csp.py scans them). Views that serve uploaded files set their own, stricter
+# policy ("default-src 'none'; sandbox"), which the middleware leaves alone.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", "blob:"],
+        "font-src": ["'self'", "data:"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+
 if not _https:
     # Plain-HTTP intranet: say so explicitly instead of failing `check --deploy` quietly.
     SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008", "security.W012", "security.W016"]
@@ -181,10 +302,16 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
-        if not DEBUG
+        if PRODUCTION
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
 }
+if not PRODUCTION:
+    # Embedded: runserver does not serve static files (whitenoise.runserver_nostatic, and DEBUG is off), so
+    # WhiteNoise serves them straight from the finders (static/ and node_modules), re-read on change: no
+    # collectstatic step. Production serves the collected, hashed files (the image runs collectstatic).
+    WHITENOISE_USE_FINDERS = True
+    WHITENOISE_AUTOREFRESH = True
 # Uploaded files are private: outside the static path, served only by scope-checked views.
 MEDIA_ROOT = Path(os.environ.get("PORTAL_MEDIA_ROOT", VAR_DIR / "private-media"))
 MEDIA_URL = "/media-not-served/"
@@ -192,15 +319,7 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- Personal-data encryption ---------------------------------------------
-# Comma-separated Fernet keys, newest first; older keys still decrypt (rotation).
-FIELD_ENCRYPTION_KEYS = env_list("FIELD_ENCRYPTION_KEYS", "")
-BLIND_INDEX_KEY = os.environ.get("BLIND_INDEX_KEY", "")
-if not FIELD_ENCRYPTION_KEYS or not BLIND_INDEX_KEY:
-    if not DEBUG:
-        raise RuntimeError("FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY must be set when DJANGO_DEBUG=0")
-    # Embedded development keys (never used in production: see the check above).
-    FIELD_ENCRYPTION_KEYS = FIELD_ENCRYPTION_KEYS or ["ZW1iZWRkZWQtZGV2LW9ubHkta2V5LWZvci1wb3J0YWw="]
-    BLIND_INDEX_KEY = BLIND_INDEX_KEY or "embedded-dev-only-blind-index-key"
+# FIELD_ENCRYPTION_KEYS and BLIND_INDEX_KEY are read and checked at the top of this module.
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
@@ -269,6 +388,7 @@ CELERY_BEAT_SCHEDULE = {
     "requests-autoclose": {"task": "services.requests_autoclose_resolved", "schedule": crontab(hour=3, minute=10)},
     "public-hits-purge": {"task": "services.public_hits_purge", "schedule": crontab(minute=20)},
     "reach-refresh": {"task": "services.reach_refresh", "schedule": crontab(hour=2, minute=10)},
+    "uploads-purge": {"task": "members.uploads_purge", "schedule": crontab(hour=3, minute=40)},
 }
 
 # --- Email (reminders) --------------------------------------------------------

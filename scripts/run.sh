@@ -7,6 +7,9 @@ set -euo pipefail
 
 cd "$(dirname "$0")/.."
 BIN=.venv/bin
+# The embedded shape (portal/settings.py): development keys allowed, static files served from the source
+# folders by WhiteNoise, DEBUG off (the portal's own error pages; DJANGO_DEBUG=1 for Django's technical ones).
+export PORTAL_ENV="${PORTAL_ENV:-embedded}"
 VAR_DIR="${PORTAL_VAR_DIR:-var}"
 HOST="${RUN_HOST:-127.0.0.1}"
 PORT="${RUN_PORT:-8000}"
@@ -56,6 +59,7 @@ cat <<MSG
      instructor  党建指导员
      viewer      统计查看
    Broker: ${CELERY_BROKER_URL:-filesystem:// (embedded, ${VAR_DIR}/celery)}
+   Shape:  PORTAL_ENV=${PORTAL_ENV} (DEBUG ${DJANGO_DEBUG:-off})
    Ctrl-C stops web, worker and beat.
   ================================================================
 

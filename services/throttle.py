@@ -9,28 +9,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.conf import settings
 from django.db.models import Count, Min
 
 from portal.crypto import blind_index
+from portal.http import client_address  # noqa: F401 - the one definition; callers use throttle.client_address
 from services.models import PublicHit
 
 ADDRESS_PURPOSE = "hit-address"
 PHONE_PURPOSE = "requester_phone"  # the same index as ServiceRequest.requester_phone_index
 HOUR = dt.timedelta(hours=1)
 DAY = dt.timedelta(hours=24)
-
-
-def client_address(request) -> str:
-    """The client's address: REMOTE_ADDR, or behind N trusted proxies the Nth X-Forwarded-For entry
-    from the right (each proxy appends what it saw; entries further left are the client's to forge)."""
-    remote = request.META.get("REMOTE_ADDR", "") or ""
-    proxies = int(getattr(settings, "PORTAL_TRUSTED_PROXY_COUNT", 0) or 0)
-    if proxies > 0:
-        entries = [e.strip() for e in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if e.strip()]
-        if len(entries) >= proxies:
-            return entries[-proxies]
-    return remote or "unknown"
 
 
 def address_key(address: str) -> str:

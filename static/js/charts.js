@@ -6,7 +6,9 @@
   var data = JSON.parse(dataEl.textContent);
   var chart = window.echarts.init(el);
   chart.setOption({
-    tooltip: { trigger: "axis" },
+    // richText draws the tooltip on the canvas: the HTML tooltip is markup with style="" attributes,
+    // which the Content-Security-Policy (style-src 'self') refuses.
+    tooltip: { trigger: "axis", renderMode: "richText" },
     legend: { data: data.series.map(function (s) { return s.name; }) },
     grid: { left: 40, right: 10, bottom: 60, top: 30 },
     xAxis: { type: "category", data: data.labels, axisLabel: { interval: 0, rotate: 30, fontSize: 10 } },
