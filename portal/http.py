@@ -31,6 +31,19 @@ def client_address(request) -> str:
     return remote or "unknown"
 
 
+def login_client_address(request) -> str | None:
+    """AXES_CLIENT_IP_CALLABLE: `client_address` when it is an IP address, else None. Axes stores it in a
+    GenericIPAddressField (inet on PostgreSQL): a forged X-Forwarded-For entry or a request without
+    REMOTE_ADDR (force_login, management commands) must not turn a login into a database error."""
+    import ipaddress
+
+    address = client_address(request)
+    try:
+        return str(ipaddress.ip_address(address))
+    except ValueError:
+        return None
+
+
 def _rule_or_default(key: str, default: int) -> int:
     from portal.rules import rule_int  # models are not ready when settings import this module's path
 

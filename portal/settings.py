@@ -247,7 +247,7 @@ AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
 AXES_FAILURE_LIMIT = "portal.http.login_failure_limit"
 AXES_COOLOFF_TIME = "portal.http.login_lockout_period"
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "portal.http.client_address"
+AXES_CLIENT_IP_CALLABLE = "portal.http.login_client_address"
 AXES_LOCKOUT_CALLABLE = "portal.views.login_locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 # No row per successful login (it would keep every user's addresses forever); failure rows expire with the lock.

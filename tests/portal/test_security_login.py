@@ -143,3 +143,16 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_locked(client, user, se
 def test_client_login_in_tests_passes_a_request(client, user):
     """django-axes needs the request to check a lock; Client.login passes none unless given one."""
     assert client.login(request=HttpRequest(), username="zhangsan", password=PASSWORD)
+
+
+def test_login_address_for_axes_is_an_ip_or_none():
+    from django.test import RequestFactory
+
+    from portal.http import login_client_address
+
+    request = RequestFactory().get("/")
+    assert login_client_address(request) == "127.0.0.1"
+    del request.META["REMOTE_ADDR"]
+    assert login_client_address(request) is None
+    request.META["REMOTE_ADDR"] = "not-an-address"
+    assert login_client_address(request) is None
