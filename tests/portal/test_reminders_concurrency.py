@@ -34,7 +34,7 @@ THREADS = 2
 
 @pytest.mark.timeout(120)
 @pytest.mark.django_db(transaction=True)
-def test_two_sweeps_at_once_send_once():
+def test_two_sweeps_at_once_send_once(seeded_transactional_db):  # the sweep reads rule rows (message length limits)
     root = make_root("区委", code="CC-ROOT")
     branches = [make_branch(f"并发支部{i}", parent=root, code=f"CC-{i}") for i in range(5)]
     for i, branch in enumerate(branches):
