@@ -437,3 +437,29 @@ class SecurityEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+# ---------------------------------------------------------------- transactional outbox (tasks to send to Celery)
+class OutboxMessage(models.Model):
+    """A Celery task to send, written in the same transaction as the rows it is about, so that a broker
+    outage loses nothing: delivered right after commit and, failing that, by the sweep (portal.outbox_deliver)
+    with backoff. Delivery is at-least-once; the tasks behind are idempotent. kwargs hold ids only."""
+
+    task = models.CharField(_("任务"), max_length=200)
+    kwargs = models.JSONField(_("参数"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("创建时间"), default=timezone.now)
+    available_at = models.DateTimeField(_("可发送时间"), default=timezone.now)
+    attempts = models.PositiveIntegerField(_("尝试次数"), default=0)
+    last_error = models.TextField(_("最近错误"), blank=True)
+    sent_at = models.DateTimeField(_("发送时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("待发送任务")
+        verbose_name_plural = _("待发送任务")
+        ordering = ["id"]
+        indexes = [
+            models.Index(fields=["available_at"], condition=models.Q(sent_at__isnull=True), name="portal_outbox_due"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.task} #{self.pk}"

@@ -344,7 +344,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = (
         "store_processed": False,
     }
     if CELERY_BROKER_URL.startswith("filesystem")
-    else {"visibility_timeout": 3600}
+    else {"visibility_timeout": 3600, "socket_connect_timeout": 2}  # a publish fails fast when Redis is gone
 )
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
@@ -381,6 +381,7 @@ CELERY_IMPORTS = ["members.transfer_tasks", "portal.reminder_tasks", "portal.sna
 # so a missed or doubled beat tick is harmless.
 CELERY_BEAT_SCHEDULE = {
     "heartbeat": {"task": "portal.heartbeat", "schedule": 60.0, "kwargs": {"name": "worker"}},
+    "outbox-deliver": {"task": "portal.outbox_deliver", "schedule": 60.0, "options": {"expires": 55}},
     "transfers-expire": {"task": "members.transfers_expire", "schedule": crontab(hour=1, minute=5)},
     "reminders-daily": {"task": "portal.reminders_sweep_all", "schedule": crontab(hour=7, minute=30)},
     "snapshots-monthly": {"task": "portal.snapshots_monthly", "schedule": crontab(day_of_month=1, hour=2, minute=30)},

@@ -12,6 +12,7 @@ from celery import shared_task
 from django.db import InterfaceError, OperationalError
 
 from portal.actions import heartbeat_record
+from portal.actions.outbox import outbox_deliver_due, outbox_purge_sent
 
 logger = logging.getLogger(__name__)
 
@@ -40,3 +41,13 @@ def heartbeat(name: str = "worker") -> int:
     beat = heartbeat_record(name=name)
     logger.info("heartbeat %s count=%s", beat.name, beat.count)
     return beat.count
+
+
+@portal_task("portal.outbox_deliver")
+def outbox_deliver(limit: int = 500) -> int:
+    """Send the outbox messages that are due (beat, every minute): those whose publish after commit failed
+    while the broker was down, and forget those sent a week ago. Idempotent: a sent message is never
+    claimed again."""
+    sent = outbox_deliver_due(limit=limit)
+    outbox_purge_sent()
+    return sent

@@ -449,10 +449,11 @@ def roster_comparison_start(*, actor, org: Organization, platform: str, filename
 
 
 def _enqueue_comparison(comparison_id: int) -> None:
-    """The id only, once the row is committed."""
-    from members.tasks import compare_roster
+    """The id only, through the outbox (in this transaction): sent once the row is committed, or by the sweep
+    when the broker is back; a broker outage no longer fails the upload or loses the task."""
+    from portal.actions.outbox import outbox_enqueue
 
-    transaction.on_commit(lambda: compare_roster.delay(comparison_id))
+    outbox_enqueue(task="members.compare_roster", kwargs={"comparison_id": comparison_id})
 
 
 def _set_progress(comparison_id: int, progress: int) -> None:

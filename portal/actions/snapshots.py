@@ -21,8 +21,9 @@ from activities.compliance import period_containing
 from activities.models import Cycle
 from orgs.models import Organization, OrgKind, OrgStatus
 from portal.actions.notifications import notifications_create
+from portal.actions.outbox import outbox_enqueue
 from portal.exceptions import ConflictError, DomainError
-from portal.models import CoverageSnapshot, NotificationKind, SnapshotKind, SnapshotRow, SnapshotStatus
+from portal.models import CoverageSnapshot, NotificationKind, OutboxMessage, SnapshotKind, SnapshotRow, SnapshotStatus
 from portal.scoping import grant_paths
 from portal.selectors.snapshots import snapshot_figures, snapshot_period_label, snapshot_recipients
 from portal.snapshot_report import build_report
@@ -32,7 +33,9 @@ logger = logging.getLogger(__name__)
 IN_PROGRESS = (SnapshotStatus.PENDING, SnapshotStatus.RUNNING)
 # A request older than this that is still pending or running lost its task (a broker wiped, a worker gone
 # for good): it no longer blocks a new request. Taking a snapshot of a city takes seconds, not hours.
+# One whose task still waits in the outbox (the broker was down) is not lost: it keeps blocking.
 STALE_AFTER = dt.timedelta(hours=2)
+TAKE_TASK = "portal.snapshot_take"
 
 
 def may_request_snapshot(actor, org: Organization) -> bool:
@@ -44,9 +47,14 @@ def may_request_snapshot(actor, org: Organization) -> bool:
 
 
 def _schedule(snapshot_id: int) -> None:
-    from portal.snapshot_tasks import take_snapshot
+    """Through the outbox, in the caller's transaction: a broker outage delays the snapshot, never loses it.
+    A snapshot whose task is still waiting in the outbox is not scheduled twice."""
+    if not _waiting_in_outbox(snapshot_id):
+        outbox_enqueue(task=TAKE_TASK, kwargs={"snapshot_id": snapshot_id})
 
-    transaction.on_commit(lambda: take_snapshot.delay(snapshot_id))
+
+def _waiting_in_outbox(snapshot_id: int) -> bool:
+    return OutboxMessage.objects.filter(task=TAKE_TASK, sent_at__isnull=True, kwargs__snapshot_id=snapshot_id).exists()
 
 
 def _clean(snapshot: CoverageSnapshot) -> None:
@@ -65,9 +73,10 @@ def snapshot_request(*, actor, org: Organization) -> CoverageSnapshot:
     org = Organization.objects.select_for_update().get(pk=org.pk)
     if org.status != OrgStatus.ACTIVE or org.kind == OrgKind.PARTY_GROUP:
         raise DomainError(_("只能为正常状态的党组织（党小组除外）生成快照。"), field="org")
-    if CoverageSnapshot.objects.filter(
-        org=org, kind=SnapshotKind.ON_DEMAND, status__in=IN_PROGRESS, requested_at__gte=timezone.now() - STALE_AFTER
-    ).exists():
+    in_progress = CoverageSnapshot.objects.filter(org=org, kind=SnapshotKind.ON_DEMAND, status__in=IN_PROGRESS)
+    if in_progress.filter(requested_at__gte=timezone.now() - STALE_AFTER).exists() or any(
+        _waiting_in_outbox(pk) for pk in in_progress.values_list("pk", flat=True)
+    ):
         raise ConflictError(_("该党组织已有一份快照正在生成，请等待完成后再申请。"), field="org")
     today = timezone.localdate()
     snapshot = CoverageSnapshot(

@@ -318,6 +318,9 @@ def test_query_count_constant_as_rows_grow(client, district_tree, url_name, use_
 
 
 def test_healthz_reports_database(client, db):
+    from portal.actions import heartbeat_record
+
+    heartbeat_record(name="worker")  # /healthz/ is 503 without a fresh worker heartbeat (tests/portal/test_health.py)
     response = client.get(reverse("healthz"))
     assert response.status_code == 200
     assert response.json()["database"] is True
