@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from portal.models import RoleGrant, Rule, SecurityEvent, User
+from portal.models import OutboxMessage, RoleGrant, Rule, SecurityEvent, User
 
 admin.site.site_header = _("新就业群体党建工作平台 · 系统管理")
 admin.site.site_title = _("系统管理")
@@ -73,6 +73,26 @@ class SecurityEventAdmin(admin.ModelAdmin):
     list_select_related = ["user", "org"]
     date_hierarchy = "created_at"
     fields = ["created_at", "kind", "user", "org", "address", "details"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):
+    """Tasks waiting for (or delivered to) the broker, read-only: what a broker outage left behind."""
+
+    list_display = ["created_at", "task", "attempts", "available_at", "sent_at", "last_error"]
+    list_filter = ["task"]
+    date_hierarchy = "created_at"
+    fields = ["task", "kwargs", "created_at", "available_at", "attempts", "last_error", "sent_at"]
     readonly_fields = fields
 
     def has_add_permission(self, request):
