@@ -10,6 +10,7 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -113,7 +114,7 @@ def test_log_a_meeting_never_fails_and_writes_only_valid_records(client, world, 
         assert _written() == before
     else:
         saved = Activity.objects.order_by("-id").first()
-        assert _in_bounds(saved.starts_at.date()) and (saved.ends_at is None or _in_bounds(saved.ends_at.date()))
+        assert _in_bounds(timezone.localdate(saved.starts_at)) and (saved.ends_at is None or _in_bounds(timezone.localdate(saved.ends_at)))
 
 
 @FUZZ
@@ -130,7 +131,7 @@ def test_editing_a_record_never_fails_and_keeps_it_on_invalid_input(client, worl
     if response.status_code != 302:
         assert after_row == before_row
     else:
-        assert _in_bounds(after_row["starts_at"].date())
+        assert _in_bounds(timezone.localdate(after_row["starts_at"]))  # stored in UTC: compare the local date
 
 
 @FUZZ
@@ -147,3 +148,15 @@ def test_exemptions_never_fail_and_write_only_valid_rows(client, world, starts_o
     else:
         saved = Exemption.objects.order_by("-id").first()
         assert _in_bounds(saved.starts_on) and _in_bounds(saved.ends_on)
+
+
+def test_a_start_on_the_first_allowed_day_before_8_am_is_in_bounds(client, world):
+    """Found by the property above: 1900-01-01 06:00 in Asia/Shanghai is 1899-12-31 in UTC; the bound is local."""
+    activity = log(world, topic="边界")
+    client.force_login(world.secretary)
+    response = client.post(reverse("activities:activity_edit", args=[activity.pk]), {
+        "kind": "theme_day", "topic": "边界", "starts_at": "1900-01-01T06:00", "ends_at": "",
+    })
+    assert response.status_code < 500
+    activity.refresh_from_db()
+    assert _in_bounds(timezone.localdate(activity.starts_at))
