@@ -16,6 +16,19 @@ admin.site.site_header = _("新就业群体党建工作平台 · 系统管理")
 admin.site.site_title = _("系统管理")
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs are read, never written, in admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
 class RoleGrantInline(admin.TabularInline):
     model = RoleGrant
     extra = 0
@@ -65,7 +78,7 @@ class RuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin):
+class SecurityEventAdmin(ReadOnlyAdmin):
     """The security log, read-only (the district staff's own page is /security/)."""
 
     list_display = ["created_at", "kind", "user", "org", "address"]
@@ -75,18 +88,9 @@ class SecurityEventAdmin(admin.ModelAdmin):
     fields = ["created_at", "kind", "user", "org", "address", "details"]
     readonly_fields = fields
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(OutboxMessage)
-class OutboxMessageAdmin(admin.ModelAdmin):
+class OutboxMessageAdmin(ReadOnlyAdmin):
     """Tasks waiting for (or delivered to) the broker, read-only: what a broker outage left behind."""
 
     list_display = ["created_at", "task", "attempts", "available_at", "sent_at", "last_error"]
@@ -94,12 +98,3 @@ class OutboxMessageAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     fields = ["task", "kwargs", "created_at", "available_at", "attempts", "last_error", "sent_at"]
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
