@@ -41,6 +41,7 @@ from dataclasses import dataclass
 
 import pytest
 from django.conf import settings
+from django.db.backends.signals import connection_created
 from django.utils import timezone, translation
 
 from members.models import Stage
@@ -62,6 +63,16 @@ from tests.factories import (
     make_root,
     reload,
 )
+
+
+def _bounded_waits(sender, connection, **kwargs):
+    """On PostgreSQL a test never waits forever: a lock wait or a runaway statement fails with its SQL."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '60s'; SET statement_timeout = '150s'")
+
+
+connection_created.connect(_bounded_waits, dispatch_uid="tests-bounded-waits")
 
 
 @pytest.fixture(autouse=True)
