@@ -34,12 +34,12 @@ from activities.models import (
     AttendanceStatus,
 )
 from activities.selectors import expected_members
+from core.dates import check_date
+from core.exceptions import DomainError
+from core.rules import rule_int
 from members.models import RELATION_HERE, Member, Stage
 from orgs.models import Organization, OrgKind, OrgStatus
-from portal.dates import check_date
-from portal.exceptions import DomainError
-from portal.rules import rule_int
-from portal.scoping import grant_paths
+from orgs.scoping import grant_paths
 
 __all__ = [
     "ACTIVITY_FIELDS", "ALLOWED_EXTENSIONS", "ActivityAlreadySaved", "SUBMISSION_TOKEN_RE", "activity_create", "activity_update", "activity_return",

@@ -15,9 +15,9 @@ from django.utils.translation import gettext_lazy
 from activities import compliance
 from activities.exemption_actions import exemption_create as exemption_create_action
 from activities.exemption_forms import ExemptionForm
-from portal.exceptions import DomainError, apply_to_form
-from portal.scoping import has_perm
-from portal.xlsx import workbook_response
+from core.exceptions import DomainError, apply_to_form
+from core.xlsx import workbook_response
+from orgs.scoping import has_perm
 
 
 class _BadQuery(Exception):

@@ -41,9 +41,9 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, AppliesTo, ComplianceRule, Cycle, Exemption
+from core.dates import date_bounds
 from orgs.models import BRANCH_KINDS, Organization, OrgKind
-from portal.dates import date_bounds
-from portal.scoping import grant_paths, path_q
+from orgs.scoping import grant_paths, path_q
 
 TZ = ZoneInfo("Asia/Shanghai")
 PERIOD_KINDS = (Cycle.MONTH, Cycle.QUARTER, Cycle.YEAR)
@@ -138,7 +138,7 @@ def _named_period(kind: str, key: str) -> Period | None:
 
 def period_or_error(kind: str | None, key: str | None, *, today: dt.date | None = None) -> tuple[Period, str | None]:
     """The period named by `kind` and `key`, and None; or, when the key is malformed or the period starts
-    outside the sane date range (portal.dates, rule rows), the current period and a message saying so.
+    outside the sane date range (core.dates, rule rows), the current period and a message saying so.
     A missing key is the current period without a message."""
     today = today or timezone.localdate()
     wanted = kind if kind in PERIOD_KINDS else Cycle.MONTH

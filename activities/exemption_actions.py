@@ -9,9 +9,9 @@ from django.db import transaction
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import ComplianceRule, Exemption
+from core.exceptions import DomainError
 from orgs.models import Organization
-from portal.exceptions import DomainError
-from portal.scoping import grant_paths
+from orgs.scoping import grant_paths
 
 MAX_EXEMPTION_DAYS = 366 * 2  # a longer exemption is a standing decision, not an exemption
 

@@ -6,9 +6,9 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import ComplianceRule
+from core.forms import BootstrapFormMixin
 from orgs.models import BRANCH_KINDS, OrgKind
 from orgs.selectors import orgs_where
-from portal.forms import BootstrapFormMixin
 
 
 class ExemptionForm(BootstrapFormMixin, forms.Form):

@@ -7,8 +7,8 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, ActivityKind, ActivityStatus
+from core.forms import BootstrapFormMixin
 from orgs.models import Organization
-from portal.forms import BootstrapFormMixin
 
 
 class ActivityFilterSet(django_filters.FilterSet):

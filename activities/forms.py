@@ -13,9 +13,9 @@ from django.utils.translation import gettext_lazy as _
 
 from activities.actions import SUBMISSION_TOKEN_RE
 from activities.models import ActivityKind, AttendanceStatus
+from core.forms import BootstrapFormMixin
 from orgs.models import Organization, OrgKind
-from portal.forms import BootstrapFormMixin
-from portal.scoping import grant_paths, path_q
+from orgs.scoping import grant_paths, path_q
 
 
 class MultipleFileInput(forms.ClearableFileInput):

@@ -21,11 +21,11 @@ from activities.actions import ACTIVITY_FIELDS, ActivityAlreadySaved, quorum_sta
 from activities.board_views import bad_request_page
 from activities.forms import ActivityForm, ReturnForm, UploadForm, attendance_from_post, loggable_orgs
 from activities.models import Activity, ActivityEventKind, ActivityKind, ActivityStatus, AttendanceStatus, Cycle
+from core.dates import add_months
+from core.exceptions import DomainError, apply_to_form
+from core.xlsx import workbook_response
 from orgs.models import Organization
-from portal.dates import add_months
-from portal.exceptions import DomainError, apply_to_form
-from portal.scoping import get_scoped_or_404, has_perm
-from portal.xlsx import workbook_response
+from orgs.scoping import get_scoped_or_404, has_perm
 
 PAGE_SIZE = 50
 NAV = "activities"

@@ -30,9 +30,9 @@ if "DATABASE_URL" not in os.environ:
 def build(branches: int, workplaces: int, members: int, seed: int = 7) -> None:
     from django.core.management import call_command
 
+    from core.models import User
     from members.models import Member, RelationKind, Stage
-    from orgs.models import Assignment, Instructor, Organization, OrgKind, Region, Workplace
-    from portal.models import Role, RoleGrant, User
+    from orgs.models import Assignment, Instructor, Organization, OrgKind, Region, Role, RoleGrant, Workplace
 
     call_command("migrate", verbosity=0)
     if Organization.objects.exists():
@@ -203,9 +203,10 @@ def main() -> None:
     from django.db import connection
     from django.utils import timezone
 
-    from orgs import selectors
+    from core.models import User
+    from coverage.selectors import figures as selectors
+    from coverage.selectors import gaps as gap_selectors
     from orgs.models import Organization
-    from portal.models import User
 
     build(args.branches, args.workplaces, args.members)
     first_refresh = ensure_points(args.points)
@@ -245,7 +246,7 @@ def main() -> None:
         assert (orm_fig.within_reach, orm_fig.gig_workers_within_reach) == tuple(int(v or 0) for v in within), (orm_fig, within)
         record("coverage_for_org(root) vs floor with circle", lambda: selectors.coverage_for_org(user=user, org=root),
                lambda: raw(RAW_COVERAGE_CIRCLE, [today, today, selectors.figure_rules()[1]]))
-        record("gap_outside_circle, first 100", lambda: list(selectors.gap_outside_circle(user=user)[:100]), None)
+        record("gap_outside_circle, first 100", lambda: list(gap_selectors.gap_outside_circle(user=user)[:100]), None)
         record("reach_refresh() all workplaces", reach_refresh, None)
 
     vendor = connection.vendor

@@ -33,9 +33,10 @@ def enrich(seed: int = 13) -> None:
     """Reminder-relevant data, once (a database that already has secretaries is left alone)."""
     from django.utils import timezone
 
+    from core.models import User
     from members.models import Member, RelationKind, Stage
-    from orgs.models import BRANCH_KINDS, Organization
-    from portal.models import ReminderRule, Role, RoleGrant, User
+    from notifications.models import ReminderRule
+    from orgs.models import BRANCH_KINDS, Organization, Role, RoleGrant
     from services.models import RequestStatus, ServiceCategory, ServiceRequest
 
     if User.objects.filter(username__startswith="bench-sec-").exists():
@@ -94,7 +95,8 @@ def raw_floor(sends: int, notifications: int) -> float:
     sweep wrote (in a transaction that is rolled back)."""
     from django.db import connection, transaction
 
-    from portal.models import ReminderRule, User
+    from core.models import User
+    from notifications.models import ReminderRule
 
     rule_id = ReminderRule.objects.order_by("pk").values_list("pk", flat=True).first()
     user_id = User.objects.order_by("pk").values_list("pk", flat=True).first()
@@ -152,8 +154,8 @@ def main() -> None:
     from django.utils import timezone
 
     from bench.coverage_bench import build
-    from portal.actions.reminders import reminders_sweep
-    from portal.models import Notification, ReminderRun, ReminderSend
+    from notifications.actions.reminders import reminders_sweep
+    from notifications.models import Notification, ReminderRun, ReminderSend
 
     build(args.branches, args.workplaces, args.members)
     enrich()

@@ -1,6 +1,6 @@
 """Member FilterSet, shared by the UI list, its export (and later the API).
 
-Search by 身份证号 or phone is an exact match on the blind index (portal.crypto.blind_index); ciphertext is
+Search by 身份证号 or phone is an exact match on the blind index (core.crypto.blind_index); ciphertext is
 never searched with LIKE. The view submits that search by POST so the number never appears in a URL.
 """
 
@@ -8,13 +8,13 @@ import django_filters
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core import crypto
 from members.actions.registry import ID_PURPOSE, PHONE_PURPOSE
 from members.models import Member, MemberRole, Occupation, RelationKind, Stage
 from members.selectors.registry import FLAG_LABELS, has_role_q
 from members.validators import MOBILE_RE, normalize_id_number, normalize_phone
 from orgs.models import Organization, Workplace
-from portal import crypto
-from portal.scoping import path_q
+from orgs.scoping import path_q
 
 
 def _pid_kind(value: str, *, strict: bool = False) -> tuple[str, str] | None:
@@ -59,7 +59,7 @@ class MemberFilterSet(django_filters.FilterSet):
             self.filters["org"].queryset = Organization.objects.restrict(request_user, "view").active().order_by("path")
 
     def get_form_class(self):
-        from portal.forms import BootstrapFormMixin
+        from core.forms import BootstrapFormMixin
 
         return type("MemberFilterForm", (BootstrapFormMixin, super().get_form_class()), {})
 

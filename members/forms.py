@@ -4,11 +4,11 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import BootstrapFormMixin
 from members.models import Education, Gender, MemberRole, Occupation, RelationKind, RevealField, Stage
 from members.validators import validate_id_number, validate_mobile
 from orgs.forms import DATE_WIDGET, OrgChoiceField
 from orgs.models import Organization, Workplace
-from portal.forms import BootstrapFormMixin
 
 
 def _blank(choices):

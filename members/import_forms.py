@@ -3,9 +3,9 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import BootstrapFormMixin
 from members.selectors.imports import import_target_orgs, roster_target_orgs
 from members.spreadsheets import MAX_UPLOAD_BYTES
-from portal.forms import BootstrapFormMixin
 
 
 class _OrgChoiceField(forms.ModelChoiceField):

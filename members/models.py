@@ -1,6 +1,6 @@
 """The member registry: protected personal data, the joining pipeline, transfers, roster comparison.
 
-Personal data (身份证号, phone) is stored only encrypted (`*_encrypted`, Fernet via portal.crypto) with
+Personal data (身份证号, phone) is stored only encrypted (`*_encrypted`, Fernet via core.crypto) with
 a keyed blind index (`*_index`) for equality look-ups; no column holds it in plaintext. Reads that show it
 go through members.selectors (masked) or members.actions.member_reveal (logged).
 Coverage selectors (orgs.selectors) count members from this table.
@@ -12,7 +12,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.scoping import ScopedQuerySet, path_q
+from orgs.scoping import ScopedQuerySet, path_q
 
 
 class Stage(models.TextChoices):

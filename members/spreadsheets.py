@@ -24,8 +24,8 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
-from portal.exceptions import DomainError
-from portal.xlsx import safe_cell
+from core.exceptions import DomainError
+from core.xlsx import safe_cell
 
 MAX_UPLOAD_BYTES = 5 * 1024 * 1024
 MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024

@@ -1,13 +1,15 @@
 """Member tasks. Thin adapters: ids in, the work is in members.actions (idempotent, safe to redeliver)."""
 
+import datetime as dt
 import logging
 
 from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
+from core.tasks import portal_task
 from members.actions.imports import roster_comparison_fail, roster_comparison_run, uploads_purge
-from portal.tasks import portal_task
+from members.actions.transfers import transfers_expire
 
 logger = logging.getLogger(__name__)
 
@@ -44,3 +46,19 @@ def purge_uploads() -> dict:
     """Daily (beat): delete unconfirmed imports and failed or unfinished roster comparisons older than rule
     `upload_retention_days`. Idempotent."""
     return uploads_purge()
+
+
+# Transfers: close transfers whose letter (介绍信) has lapsed (idempotent: a second run finds nothing).
+@shared_task(
+    name="members.transfers_expire",
+    acks_late=True,
+    autoretry_for=(ConnectionError, TimeoutError),
+    retry_backoff=True,
+    retry_jitter=True,
+    max_retries=5,
+)
+def expire_transfers(today: str | None = None) -> int:
+    """Expire open transfers whose letter lapsed before `today` (ISO date; default: the local date)."""
+    count = transfers_expire(today=dt.date.fromisoformat(today) if today else None)
+    logger.info("transfers expired: %s", count)
+    return count

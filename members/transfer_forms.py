@@ -3,10 +3,10 @@
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import BootstrapFormMixin
 from members.actions.transfers import STEP_LABELS, STEPS
 from members.models import TransferKind
 from orgs.models import Organization, OrgKind
-from portal.forms import BootstrapFormMixin
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

@@ -4,6 +4,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import BootstrapFormMixin
 from orgs.models import (
     ALLOWED_CHILD_KINDS,
     AssignmentRole,
@@ -16,7 +17,6 @@ from orgs.models import (
     Workplace,
     WorkplaceKind,
 )
-from portal.forms import BootstrapFormMixin
 
 DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 

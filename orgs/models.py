@@ -9,7 +9,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from treebeard.mp_tree import MP_Node, MP_NodeManager, MP_NodeQuerySet
 
-from portal.scoping import ScopedQuerySet, path_q
+from orgs.permissions import Role
+from orgs.scoping import ScopedQuerySet, path_q
 
 
 class Industry(models.TextChoices):
@@ -389,3 +390,51 @@ class Assignment(models.Model):
             return q
         own = Q(instructor__user_id=user.pk)  # an instructor sees (never edits) their own assignments
         return own if q is None else q | own
+
+
+# ---------------------------------------------------------------- role grants (moved here in step 7, same table)
+class RoleGrant(models.Model):
+    """A role held at an org node; it covers the node's whole subtree."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="grants", verbose_name=_("用户"))
+    org = models.ForeignKey("orgs.Organization", on_delete=models.CASCADE, related_name="grants", verbose_name=_("党组织"))
+    role = models.CharField(_("角色"), max_length=20, choices=Role.choices)
+    created_at = models.DateTimeField(_("授予时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("角色授权")
+        verbose_name_plural = _("角色授权")
+        db_table = "portal_rolegrant"  # created before step 7 under the foundation app
+        constraints = [models.UniqueConstraint(fields=["user", "org", "role"], name="rolegrant_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.user} · {self.get_role_display()} @ {self.org}"
+
+
+# ---------------------------------------------------------------- security events (rate limits and their log)
+class SecurityEventKind(models.TextChoices):
+    ROSTER_UPLOAD = "roster_upload", _("花名册比对上传")
+    DUPLICATE_REFUSED = "duplicate_refused", _("重复登记被拒")
+    RATE_LIMITED = "rate_limited", _("操作频率超限")
+
+
+class SecurityEvent(models.Model):
+    """Who did a sensitive, rate-limited thing, and when. Counted for per-user limits (the rows are the
+    limit's window) and listed for district staff. Never holds an ID number or phone."""
+
+    kind = models.CharField(_("类别"), max_length=30, choices=SecurityEventKind.choices)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("用户"))
+    org = models.ForeignKey("orgs.Organization", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("党组织"))
+    address = models.CharField(_("来源地址"), max_length=64, blank=True)
+    details = models.JSONField(_("说明"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+
+    class Meta:
+        verbose_name = _("安全事件")
+        verbose_name_plural = _("安全事件")
+        db_table = "portal_securityevent"  # created before step 7 under the foundation app
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "kind", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.created_at:%Y-%m-%d %H:%M}"

@@ -1,7 +1,6 @@
 """The Celery app. Embedded: filesystem transport; production: Redis (CELERY_BROKER_URL)."""
 
 import os
-from pathlib import Path
 
 from celery import Celery
 
@@ -12,11 +11,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 
-def ensure_filesystem_broker_dirs() -> None:
-    """kombu's filesystem transport needs its folders to exist before a worker or producer starts."""
-    from django.conf import settings
-
-    if settings.CELERY_BROKER_URL.startswith("filesystem"):
-        opts = settings.CELERY_BROKER_TRANSPORT_OPTIONS
-        for key in ("data_folder_in", "data_folder_out", "processed_folder", "control_folder"):
-            Path(opts[key]).mkdir(parents=True, exist_ok=True)
+# Kept importable from here for scripts written before step 7.
+from core.broker import ensure_filesystem_broker_dirs  # noqa: E402,F401

@@ -126,11 +126,15 @@ INSTALLED_APPS = [
     "treebeard",
     "axes",
     "csp",
-    "portal",
+    # Our apps, in layer order (each imports only those above it in this list; tests/test_architecture.py).
+    "core",  # label "portal": see core/apps.py
     "orgs",
     "members",
     "activities",
     "services",
+    "coverage",
+    "notifications",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -138,7 +142,7 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "portal.middleware.ChineseByDefaultMiddleware",
+    "core.middleware.ChineseByDefaultMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -146,8 +150,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
-    "portal.middleware.SessionLifetimeMiddleware",
-    "portal.middleware.AdminSuperuserOnlyMiddleware",
+    "core.middleware.SessionLifetimeMiddleware",
+    "core.middleware.AdminSuperuserOnlyMiddleware",
     # Last, as django-axes asks: turns a lockout flagged during authentication into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -166,7 +170,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
-                "portal.context_processors.navigation",
+                "core.navigation.navigation",
             ],
         },
     },
@@ -244,11 +248,11 @@ PORTAL_TRUSTED_PROXY_COUNT = int(os.environ.get("PORTAL_TRUSTED_PROXY_COUNT", "0
 # login_lockout_minutes (each further failure while locked restarts the period); a success clears the count.
 # Superusers unlock early in admin (Axes: access attempts) or with `manage.py axes_reset`.
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_FAILURE_LIMIT = "portal.http.login_failure_limit"
-AXES_COOLOFF_TIME = "portal.http.login_lockout_period"
+AXES_FAILURE_LIMIT = "core.http.login_failure_limit"
+AXES_COOLOFF_TIME = "core.http.login_lockout_period"
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "portal.http.login_client_address"
-AXES_LOCKOUT_CALLABLE = "portal.views.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "core.http.login_client_address"
+AXES_LOCKOUT_CALLABLE = "core.views.auth.login_locked_out"
 AXES_HTTP_RESPONSE_CODE = 429
 # No row per successful login (it would keep every user's addresses forever); failure rows expire with the lock.
 AXES_DISABLE_ACCESS_LOG = True
@@ -328,7 +332,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
-    "EXCEPTION_HANDLER": "portal.exceptions.api_exception_handler",
+    "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
 }
 
 # --- Celery -----------------------------------------------------------------
@@ -376,7 +380,6 @@ LOGGING = {
 PORTAL_DEMO_PASSWORD = "demo-pass-2026"  # noqa: S105 - the documented demo password, used only by load_demo
 
 # Task modules beyond each app's tasks.py (autodiscovery only imports <app>.tasks).
-CELERY_IMPORTS = ["members.transfer_tasks", "portal.reminder_tasks", "portal.snapshot_tasks"]
 # In Asia/Shanghai (CELERY_TIMEZONE). Exactly one beat runs in production. Every task here is idempotent,
 # so a missed or doubled beat tick is harmless.
 CELERY_BEAT_SCHEDULE = {

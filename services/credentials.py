@@ -18,8 +18,8 @@ from __future__ import annotations
 import re
 import secrets
 
+from core.crypto import blind_index
 from members.validators import MOBILE_RE, normalize_phone
-from portal.crypto import blind_index
 
 SECRET_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"  # noqa: S105 - an alphabet (the tracking code's: no 0/O/1/I/L)
 SECRET_LENGTH = 8

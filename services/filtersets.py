@@ -8,9 +8,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import BootstrapFormMixin
 from orgs.models import Organization
-from portal.forms import BootstrapFormMixin
-from portal.scoping import grant_paths, path_q
+from orgs.scoping import grant_paths, path_q
 from services.models import OPEN_STATUSES, Priority, RequestStatus, ServiceCategory, ServiceRequest
 
 OPEN, ALL = "open", "all"
@@ -110,7 +110,7 @@ def _assignee_choices(queryset):
     """People currently assigned to requests the user can see (one query)."""
     if queryset is None:
         return []
-    from portal.models import User
+    from core.models import User
 
     rows = User.objects.filter(assigned_requests__in=queryset.values("pk")).distinct().order_by("username")
     return [(user.pk, str(user)) for user in rows.only("pk", "username", "display_name")]

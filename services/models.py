@@ -14,7 +14,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from portal.scoping import ScopedQuerySet, path_q
+from orgs.scoping import ScopedQuerySet, path_q
 
 
 # ---------------------------------------------------------------- categories

@@ -6,9 +6,9 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
+from core.forms import BootstrapFormMixin
 from orgs.forms import OrgChoiceField, RegionChoiceField
 from orgs.models import Organization, Region
-from portal.forms import BootstrapFormMixin
 from services.models import AMENITIES, PointKind, PointStatus, ServicePoint
 from services.selectors import points as selectors
 

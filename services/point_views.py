@@ -9,9 +9,9 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
-from portal.exceptions import DomainError, apply_to_form
-from portal.scoping import get_scoped_or_404, has_perm
-from portal.xlsx import workbook_response
+from core.exceptions import DomainError, apply_to_form
+from core.xlsx import workbook_response
+from orgs.scoping import get_scoped_or_404, has_perm
 from services.actions import points as actions
 from services.models import ServicePoint
 from services.point_forms import CircleFilterForm, PointFilterForm, ServicePointForm

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_POST
 
-from portal.exceptions import DomainError, apply_to_form
+from core.exceptions import DomainError, apply_to_form
 from services import credentials, throttle
 from services.actions import intake as intake_actions
 from services.models import EntryKind, RequestStatus

@@ -7,7 +7,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from portal.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin
 from services.models import ExtraField, Priority, ReplyTemplate, Routing
 
 TEXTAREA = {"rows": 3}

@@ -18,9 +18,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
-from portal import crypto
-from portal.exceptions import ConflictError, DomainError, apply_to_form
-from portal.scoping import has_perm
+from core import crypto
+from core.exceptions import ConflictError, DomainError, apply_to_form
+from orgs.scoping import has_perm
 from services import credentials
 from services import request_forms as forms
 from services.actions import categories as category_actions

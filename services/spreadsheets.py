@@ -6,8 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from portal import crypto
-from portal.xlsx import workbook_response
+from core import crypto
+from core.xlsx import workbook_response
 from services.credentials import requester_phone_mask
 
 HEADERS = [

@@ -4,7 +4,7 @@ second beat finds nothing left to do)."""
 
 import logging
 
-from portal.tasks import portal_task
+from core.tasks import portal_task
 from services.actions.handling import requests_autoclose_resolved, requests_escalate_overdue
 from services.actions.intake import public_hits_purge
 from services.actions.points import reach_refresh

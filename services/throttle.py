@@ -11,8 +11,8 @@ import datetime as dt
 
 from django.db.models import Count, Min
 
-from portal.crypto import blind_index
-from portal.http import client_address  # noqa: F401 - the one definition; callers use throttle.client_address
+from core.crypto import blind_index
+from core.http import client_address  # noqa: F401 - the one definition; callers use throttle.client_address
 from services.models import PublicHit
 
 ADDRESS_PURPOSE = "hit-address"

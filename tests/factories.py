@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from core.models import Rule, User
 from members.models import Member, Occupation, RelationKind, Stage
 from orgs.actions import org_create
 from orgs.models import (
@@ -28,10 +29,11 @@ from orgs.models import (
     OrgKind,
     Region,
     RegionKind,
+    Role,
+    RoleGrant,
     Workplace,
     WorkplaceKind,
 )
-from portal.models import Role, RoleGrant, Rule, User
 
 _counter = itertools.count(1)
 

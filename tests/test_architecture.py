@@ -10,13 +10,87 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 ROOT = Path(__file__).resolve().parent.parent
-APPS = ["portal", "orgs", "members", "activities", "services"]
+# The apps in layer order: each may import only apps of a lower rank (its own app aside). Peers (same rank) do not
+# import each other. `portal` is the project package (settings, root urls, Celery app, wsgi): no app imports it.
+LAYERS: dict[str, int] = {
+    "core": 0,
+    "orgs": 1,
+    "members": 2,
+    "activities": 3, "services": 3,
+    "coverage": 4,
+    "notifications": 5,
+    "demo": 6,
+}
+APPS = list(LAYERS)
 THIN_MODULES = ("*views.py", "views/*.py", "*forms.py", "*tasks.py", "admin.py", "filtersets.py", "api/views.py", "api/serializers.py")
 
 
 def _app_files(name: str) -> list[Path]:
     found = {p for app in APPS for p in (ROOT / app).glob(f"**/{name}") if "migrations" not in p.parts}
     return sorted(found)
+
+
+def _imported_modules(path: Path) -> list[tuple[int, str]]:
+    """Every module an app file imports, at module level or inside a function, with absolute names
+    (relative imports resolved against the file's package), plus `importlib.import_module("...")` strings."""
+    package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.append((node.lineno, module))
+            found += [(node.lineno, f"{module}.{alias.name}") for alias in node.names]  # `from orgs import actions`
+        elif (isinstance(node, ast.Call) and getattr(node.func, "attr", getattr(node.func, "id", "")) == "import_module"
+              and node.args and isinstance(node.args[0], ast.Constant) and isinstance(node.args[0].value, str)):
+            found.append((node.lineno, node.args[0].value))
+    return found
+
+
+def _layer_files() -> list[Path]:
+    return sorted(p for app in LAYERS for p in (ROOT / app).rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", _layer_files(), ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_flow_one_way_down_the_layers(path):
+    """core < orgs < members < activities, services < coverage < notifications < demo: a module imports only its own
+    app and apps below it, never `portal` (the project package), at module level or inside a function.
+    Migrations included (a data migration that imported an upper layer would tie the schema to it)."""
+    app = path.relative_to(ROOT).parts[0]
+    rank = LAYERS[app]
+    offenders = []
+    for line, module in _imported_modules(path):
+        top = module.split(".")[0]
+        if top == app:
+            continue
+        if top == "portal":
+            offenders.append(f"{line}: {module} (the project package)")
+        elif top in LAYERS and LAYERS[top] >= rank:
+            offenders.append(f"{line}: {module} ({top} is {'a peer' if LAYERS[top] == rank else 'above'} {app})")
+    assert offenders == [], f"{path.relative_to(ROOT)} imports against the layer order"
+
+
+def test_every_app_is_in_the_layer_order():
+    """A new app must take its place in LAYERS (and INSTALLED_APPS), or the layering test would not see it."""
+    from django.apps import apps
+
+    ours = {config.name for config in apps.get_app_configs() if (ROOT / config.name.split(".")[0]).is_dir()}
+    assert ours == set(LAYERS)
+
+
+def test_the_layer_test_sees_imports_inside_functions_and_relative_ones(tmp_path):
+    sample = ROOT / "orgs" / "_layer_probe.py"
+    sample.write_text("def f():\n    from members.models import Member\n    from . import models\n    import coverage.selectors\n")
+    try:
+        modules = {m for _, m in _imported_modules(sample)}
+    finally:
+        sample.unlink()
+    assert {"members.models", "orgs.models", "coverage.selectors"} <= modules
 
 
 def test_no_module_is_named_services_py():

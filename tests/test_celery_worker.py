@@ -23,9 +23,9 @@ import pytest
 from celery import signals
 from celery.contrib.testing.worker import start_worker
 
+from core.models import WorkerHeartbeat
+from core.tasks import heartbeat
 from portal.celery import app
-from portal.models import WorkerHeartbeat
-from portal.tasks import heartbeat
 
 TASK_TIMEOUT = 30  # seconds for one task to be received, run and committed
 

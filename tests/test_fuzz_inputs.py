@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from members.actions.transfers import transfer_request
 from members.models import Member, Stage
-from portal.models import ReminderRule
+from notifications.models import ReminderRule
 from services.models import ServiceCategory
 from tests.factories import MemberFactory
 from tests.members.test_imports import make_id
@@ -71,9 +71,9 @@ def _staff_gets(world) -> dict[str, tuple[str, tuple[str, ...]]]:
     """name -> (url, parameters). The numeric/date/key parameters come first; CHOICE_PARAMS only join the mixes."""
     return {
         "org_tree": (reverse("orgs:tree"), ("dissolved", "page")),
-        "workplaces": (reverse("orgs:workplace_list"), ("page", "region", "org", "industry", "kind", "coverage",
+        "workplaces": (reverse("coverage:workplace_list"), ("page", "region", "org", "industry", "kind", "coverage",
                                                          "has_trade_union", "status", "q")),
-        "gaps": (reverse("orgs:gaps"), ("org",)),
+        "gaps": (reverse("coverage:gaps"), ("org",)),
         "members": (reverse("members:member_list"), ("page", "workplace", "org", "stage", "flag", "role", "relation_kind",
                                                       "occupation", "q")),
         "reveal_log": (reverse("members:reveal_log"), ("page",)),

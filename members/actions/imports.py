@@ -32,6 +32,10 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from openpyxl.utils.datetime import from_excel
 
+from core import crypto
+from core.dates import check_date, date_bounds
+from core.exceptions import ConflictError, DomainError
+from core.rules import rule_int
 from members import spreadsheets
 from members.actions.registry import ID_PURPOSE, duplicate_refusals_record, member_create
 from members.models import (
@@ -50,11 +54,7 @@ from members.models import (
 )
 from members.validators import validate_id_number, validate_mobile
 from orgs.models import Organization, OrgStatus, Workplace
-from portal import crypto
-from portal.dates import check_date, date_bounds
-from portal.exceptions import ConflictError, DomainError
-from portal.rules import rule_int
-from portal.scoping import grant_paths
+from orgs.scoping import grant_paths
 
 __all__ = [
     "IMPORT_COLUMNS", "ROSTER_COLUMNS", "import_template_bytes", "import_errors_bytes",
@@ -429,8 +429,8 @@ def roster_comparison_start(*, actor, org: Organization, platform: str, filename
     spreadsheets.require_columns(sheet, ROSTER_COLUMNS[1:])
     rows = len(sheet.rows)
     del sheet
-    from portal.actions.security import rate_limited_event
-    from portal.models import SecurityEvent, SecurityEventKind
+    from orgs.actions.security import rate_limited_event
+    from orgs.models import SecurityEvent, SecurityEventKind
 
     event = rate_limited_event(
         kind=SecurityEventKind.ROSTER_UPLOAD, user=actor, limit_rule="roster_uploads_per_user_per_day",
@@ -451,7 +451,7 @@ def roster_comparison_start(*, actor, org: Organization, platform: str, filename
 def _enqueue_comparison(comparison_id: int) -> None:
     """The id only, through the outbox (in this transaction): sent once the row is committed, or by the sweep
     when the broker is back; a broker outage no longer fails the upload or loses the task."""
-    from portal.actions.outbox import outbox_enqueue
+    from core.actions.outbox import outbox_enqueue
 
     outbox_enqueue(task="members.compare_roster", kwargs={"comparison_id": comparison_id})
 

@@ -1,6 +1,6 @@
 """The joining pipeline: 入党申请人 → 入党积极分子 → 发展对象 → 预备党员 → 正式党员.
 
-Each step is checked against rule rows (portal.rules; seeded by portal/migrations/0003_member_rules.py)
+Each step is checked against rule rows (core.rules; seeded by portal/migrations/0003_member_rules.py)
 and a refusal says in Chinese which rule failed and, where it helps, the earliest date that would pass.
 Every change writes a StageEvent.
 """
@@ -13,10 +13,10 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.dates import add_months
+from core.exceptions import DomainError
+from core.rules import rule_values
 from members.models import Member, Stage, StageEvent
-from portal.dates import add_months
-from portal.exceptions import DomainError
-from portal.rules import rule_values
 
 __all__ = ["member_advance", "member_extend_probation", "NEXT_STAGE", "STAGE_DATE_FIELD"]
 

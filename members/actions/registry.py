@@ -10,12 +10,12 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import crypto
+from core.exceptions import DomainError
+from core.rules import rule_int
 from members.models import Member, MemberRoleAssignment, RelationKind, RevealField, RevealLog, Stage, StageEvent
 from members.validators import age_on, id_birth_date, validate_id_number, validate_mobile
 from orgs.models import Organization, OrgStatus, Workplace
-from portal import crypto
-from portal.exceptions import DomainError
-from portal.rules import rule_int
 
 DUPLICATE_WINDOW = dt.timedelta(hours=24)
 
@@ -77,8 +77,8 @@ def duplicate_refusals_record(*, actor, org: Organization | None, source: str, c
     Call it outside any transaction that the refusal rolls back, so the rows survive."""
     if actor is None or not getattr(actor, "pk", None) or count <= 0:
         return
-    from portal.actions.security import rate_limited_event
-    from portal.models import SecurityEventKind
+    from orgs.actions.security import rate_limited_event
+    from orgs.models import SecurityEventKind
 
     for _i in range(count):
         rate_limited_event(
@@ -123,7 +123,7 @@ def _require_member_perm(actor, action: str, org: Organization) -> None:
     """The actor holds member.<action> at `org` or above it."""
     if actor is None or actor.is_superuser:
         return
-    from portal.scoping import grant_paths
+    from orgs.scoping import grant_paths
 
     if not any(org.path.startswith(path) for path in grant_paths(actor, f"member.{action}")):
         raise DomainError(_("您无权在该党组织登记或修改党员。"), field="org")

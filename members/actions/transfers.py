@@ -30,7 +30,7 @@ The letter (介绍信): its number is given at approval for ``internal``/``out``
 and at the request for ``in`` (it is the outside org's letter). Its validity is a rule row
 (``letter_validity_months``, ``letter_validity_cross_province_months``) counted from the approval, or from
 the request for ``in``. Once it has lapsed no step but return/withdraw is taken; ``transfers_expire`` (a
-beat task, members.transfer_tasks) closes lapsed transfers as expired.
+beat task, members.tasks) closes lapsed transfers as expired.
 
 The member's record
 -------------------
@@ -61,6 +61,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.dates import add_months
+from core.exceptions import ConflictError, DomainError
+from core.rules import rule_values
 from members.models import (
     OPEN_TRANSFER_STATUSES,
     Member,
@@ -73,10 +76,7 @@ from members.models import (
     TransferStatus,
 )
 from orgs.models import Organization, OrgStatus
-from portal.dates import add_months
-from portal.exceptions import ConflictError, DomainError
-from portal.rules import rule_values
-from portal.scoping import grant_paths
+from orgs.scoping import grant_paths
 
 __all__ = [
     "SENDING", "RECEIVING", "STEPS", "STEP_LABELS", "acting_side", "transfer_sides", "transfer_available_steps",

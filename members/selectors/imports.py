@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
+from core.rules import rule_int
 from members.models import FindingKind, MemberImport, RosterComparison, RosterFinding, RosterHeadcount, UploadStatus
 from orgs.models import Organization, Workplace
+from orgs.scoping import grant_paths, path_q
 from orgs.selectors import orgs_where
-from portal.rules import rule_int
-from portal.scoping import grant_paths, path_q
 
 __all__ = [
     "import_target_orgs", "roster_target_orgs", "member_import_list", "roster_comparison_list", "roster_findings",

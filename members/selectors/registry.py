@@ -7,7 +7,9 @@ Flags are computed at read time, never stored:
 - `flag_no_life`: a Party member (probationary or full) registered before the window start who has no
   attendance marked present at any activity starting in the window, the last `no_life_flag_months`
   months (rule row) up to today; the window starts at local midnight of the same day N months ago.
-  One correlated EXISTS per row: no extra query per row.
+  One correlated EXISTS per row: no extra query per row. Attendance belongs to activities, above members:
+  activities registers this flag's expression (`register_flag_annotation`, activities/apps.py), so members
+  never imports it.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ import datetime as dt
 from django.db.models import BooleanField, Case, Exists, OuterRef, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from activities.models import Attendance, AttendanceStatus
-from members.models import PARTY_MEMBER_STAGES, Member, MemberRoleAssignment, RelationKind, RevealLog, Stage, StageEvent
-from portal import crypto
-from portal.dates import add_days, add_months
-from portal.rules import rule_values
+from core import crypto
+from core.dates import add_days, add_months
+from core.rules import rule_values
+from members.models import Member, MemberRoleAssignment, RelationKind, RevealLog, Stage, StageEvent
 
 __all__ = [
     "member_list_queryset", "member_list", "member_filterset", "member_detail_queryset", "member_stage_events",
@@ -39,15 +40,27 @@ def months_before(day: dt.date, months: int) -> dt.date:
     return add_months(day, -months) or dt.date.min
 
 
+# Flags whose facts live in apps above members: name -> fn(today) -> expression (registered by those apps).
+_FLAG_ANNOTATIONS: dict = {}
+
+
+def register_flag_annotation(name: str, expression_for_day) -> None:
+    """An app above members adds a boolean flag to the member list (`expression_for_day(today)` returns the
+    annotation). Idempotent per name."""
+    _FLAG_ANNOTATIONS[name] = expression_for_day
+
+
+def no_life_window_start(today: dt.date) -> dt.datetime:
+    """Local midnight of the same day `no_life_flag_months` (rule row) months before `today`."""
+    months = int(rule_values("no_life_flag_months")["no_life_flag_months"])
+    return dt.datetime.combine(months_before(today, months), dt.time.min, tzinfo=timezone.get_current_timezone())
+
+
 def annotate_flags(qs: QuerySet[Member], *, today: dt.date | None = None) -> QuerySet[Member]:
     today = today or timezone.localdate()
-    rules = rule_values("lost_contact_flag_months", "no_life_flag_months")
+    rules = rule_values("lost_contact_flag_months")
     lost_before = months_before(today, int(rules["lost_contact_flag_months"]))
-    window_start = dt.datetime.combine(months_before(today, int(rules["no_life_flag_months"])), dt.time.min,
-                                       tzinfo=timezone.get_current_timezone())
-    attended = Attendance.objects.filter(
-        member_id=OuterRef("pk"), status=AttendanceStatus.PRESENT, activity__starts_at__gte=window_start
-    )
+    registered = {name: expression(today) for name, expression in _FLAG_ANNOTATIONS.items()}
     return qs.annotate(
         flag_lost_contact=Case(
             When(relation_kind=RelationKind.LOST_CONTACT, lost_contact_since__lte=lost_before, then=Value(True)),
@@ -57,10 +70,7 @@ def annotate_flags(qs: QuerySet[Member], *, today: dt.date | None = None) -> Que
             When(relation_kind=RelationKind.MOBILE, mobile_card_valid_until__lt=today, then=Value(True)),
             default=Value(False), output_field=BooleanField(),
         ),
-        flag_no_life=Case(
-            When(Q(stage__in=PARTY_MEMBER_STAGES, created_at__lt=window_start) & ~Exists(attended), then=Value(True)),
-            default=Value(False), output_field=BooleanField(),
-        ),
+        flag_no_life=registered.get("flag_no_life", Value(False, output_field=BooleanField())),
     )
 
 

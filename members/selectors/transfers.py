@@ -14,10 +14,10 @@ import datetime as dt
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from core.rules import rule_int
 from members.actions.transfers import RECEIVING, SENDING
 from members.models import OPEN_TRANSFER_STATUSES, Transfer, TransferEvent, TransferKind, TransferStatus
-from portal.rules import rule_int
-from portal.scoping import get_scoped_or_404, grant_paths, path_q
+from orgs.scoping import get_scoped_or_404, grant_paths, path_q
 
 __all__ = [
     "transfer_base_queryset", "transfer_inbox", "transfer_outbox", "transfer_open_list", "transfer_detail",

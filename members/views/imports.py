@@ -14,13 +14,13 @@ from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
+from core.exceptions import DomainError, RateLimitedError, apply_to_form
 from members import import_forms
 from members.actions import imports as actions
 from members.models import MemberImport, RosterComparison, UploadStatus
 from members.selectors import imports as selectors
 from members.spreadsheets import XLSX_CONTENT_TYPE
-from portal.exceptions import DomainError, RateLimitedError, apply_to_form
-from portal.scoping import get_scoped_or_404, has_perm
+from orgs.scoping import get_scoped_or_404, has_perm
 
 PAGE_SIZE = 50
 ERRORS_SHOWN = 200

@@ -14,14 +14,14 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core.exceptions import DomainError, RateLimitedError, apply_to_form
+from core.xlsx import workbook_response
 from members import actions, selectors
 from members.actions.pipeline import NEXT_STAGE
 from members.actions.registry import MEMBER_FIELDS
 from members.forms import AdvanceForm, ExactSearchForm, ExtendProbationForm, MemberForm, RevealForm
 from members.models import Member, RevealField, Stage
-from portal.exceptions import DomainError, RateLimitedError, apply_to_form
-from portal.scoping import get_scoped_or_404, has_perm
-from portal.xlsx import workbook_response
+from orgs.scoping import get_scoped_or_404, has_perm
 
 PAGE_SIZE = 50
 NAV = "members"

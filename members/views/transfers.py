@@ -15,12 +15,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
+from core.exceptions import ConflictError, DomainError, apply_to_form
 from members import actions
 from members.models import Member, TransferKind
 from members.selectors import transfers as selectors
 from members.transfer_forms import TransferActForm, TransferRequestForm
-from portal.exceptions import ConflictError, DomainError, apply_to_form
-from portal.scoping import get_scoped_or_404, has_perm
+from orgs.scoping import get_scoped_or_404, has_perm
 
 PAGE_SIZE = 50
 NAV = "transfers"

@@ -13,9 +13,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.exceptions import DomainError
 from orgs.models import Organization, OrgKind, OrgStatus
-from portal.exceptions import DomainError
-from portal.scoping import grant_paths, has_perm
+from orgs.scoping import grant_paths, has_perm
 from services.models import ExtraField, ReplyTemplate, Routing, ServiceCategory
 
 __all__ = ["CATEGORY_FIELDS", "category_update", "reply_template_save"]

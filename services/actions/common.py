@@ -7,7 +7,7 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from portal.exceptions import ConflictError
+from core.exceptions import ConflictError
 from services.models import TRANSITIONS, EntryKind, ServiceCategory, ServiceRequest, TimelineEntry
 
 

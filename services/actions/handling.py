@@ -44,11 +44,11 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core import crypto
+from core.exceptions import ConflictError, DomainError
+from core.rules import rule_int
 from orgs.models import Organization, OrgKind, OrgStatus
-from portal import crypto
-from portal.exceptions import ConflictError, DomainError
-from portal.rules import rule_int
-from portal.scoping import grant_paths
+from orgs.scoping import grant_paths
 from services.actions.common import check_transition, sla_due, timeline_add
 from services.models import (
     OPEN_STATUSES,

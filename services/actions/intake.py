@@ -30,12 +30,12 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.crypto import encrypt
+from core.exceptions import DomainError
+from core.models import Rule
+from core.rules import rule_int
 from members.validators import validate_mobile
 from orgs.models import BRANCH_KINDS, FormationMode, Organization, OrgKind, OrgStatus, Region, Workplace
-from portal.crypto import encrypt
-from portal.exceptions import DomainError
-from portal.models import Rule
-from portal.rules import rule_int
 from services import credentials, throttle
 from services.actions.common import sla_due, timeline_add
 from services.models import (

@@ -16,9 +16,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.exceptions import DomainError
+from core.rules import rule_values
 from orgs.models import Organization, Workplace
-from portal.exceptions import DomainError
-from portal.rules import rule_values
 from services.models import PointStatus, ServicePoint, WorkplaceReach
 from services.reach import PointGrid
 

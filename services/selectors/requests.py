@@ -7,10 +7,10 @@ from __future__ import annotations
 from django.db.models import BooleanField, Case, Prefetch, Q, QuerySet, Value, When
 from django.utils import timezone
 
-from orgs.models import Organization, OrgKind, OrgStatus
-from portal.models import Role, RoleGrant, User
-from portal.permissions import role_allows
-from portal.scoping import get_scoped_or_404, grant_paths, path_q
+from core.models import User
+from orgs.models import Organization, OrgKind, OrgStatus, Role, RoleGrant
+from orgs.permissions import role_allows
+from orgs.scoping import get_scoped_or_404, grant_paths, path_q
 from services.filtersets import RequestFilterSet
 from services.models import OPEN_STATUSES, ReplyTemplate, ServiceCategory, ServiceRequest, TimelineEntry
 

@@ -17,9 +17,9 @@ from activities.models import (
     Attendance,
     AttendanceStatus,
 )
+from core.exceptions import DomainError
 from members.models import RelationKind, Stage
 from orgs.models import OrgKind
-from portal.exceptions import DomainError
 from tests.activities import log
 from tests.factories import MemberFactory, make_org, set_rule
 

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from activities.compliance import period_containing, period_or_error
 from activities.models import Activity, Exemption
-from portal.exceptions import DomainError
+from core.exceptions import DomainError
 from tests.activities import log
 from tests.factories import set_rule
 

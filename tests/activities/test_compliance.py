@@ -11,8 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from activities.compliance import compliance_for_subtree, compliance_report, parse_period, period_containing
 from activities.models import Activity, ActivityKind, ComplianceRule, Exemption
-from orgs.models import OrgKind
-from portal.models import Role
+from orgs.models import OrgKind, Role
 from tests.factories import UserFactory, fresh, grant, make_branch, make_committee, make_org, make_root, reload
 
 TZ = ZoneInfo("Asia/Shanghai")

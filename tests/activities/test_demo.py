@@ -8,10 +8,10 @@ import pytest
 from django.core.management import call_command
 
 from activities.compliance import compliance_report, period_containing
-from activities.demo import DEMO_ACTIVITIES_UNTIL, load_demo_activities
 from activities.models import Activity, ActivityKind, Attendance, AttendanceStatus, Exemption
+from core.models import User
+from demo.activities import DEMO_ACTIVITIES_UNTIL, load_demo_activities
 from orgs.models import Organization
-from portal.models import User
 
 
 @pytest.fixture

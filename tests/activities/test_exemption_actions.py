@@ -8,7 +8,7 @@ import pytest
 
 from activities.exemption_actions import exemption_create
 from activities.models import ComplianceRule, Exemption
-from portal.exceptions import DomainError
+from core.exceptions import DomainError
 
 D = dt.date
 

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from activities.actions import activity_add_file, activity_add_files, activity_remove_file
 from activities.models import Activity, ActivityFile
-from portal.exceptions import DomainError
-from portal.models import Role
+from core.exceptions import DomainError
+from orgs.models import Role
 from tests.activities import JPEG, PDF, PNG, log, upload, xlsx_bytes
 from tests.factories import UserFactory, grant, set_rule
 

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from activities.models import Activity, ActivityEvent, ActivityFile, Attendance, Exemption
-from portal.dates import date_bounds
+from core.dates import date_bounds
 from tests.activities import log
 
 pytestmark = pytest.mark.django_db

@@ -15,7 +15,7 @@ from django.utils import timezone
 from activities import actions
 from activities.actions import ActivityAlreadySaved, activity_return, activity_update
 from activities.models import Activity, ActivityEvent, ActivityFile, ActivityKind, ActivityStatus, Attendance
-from portal.exceptions import DomainError
+from core.exceptions import DomainError
 from tests.activities import JPEG, log, upload
 from tests.factories import make_org
 

@@ -145,8 +145,7 @@ def journey(transactional_db):
     Workplaces (all active, in 东街道): 甲网点, 乙网点 org-covered; 戊商圈 work-only (an instructor);
     丙站点, 丁站点 uncovered (空白点). Users: district@root, secretary@branch_a (password PASSWORD).
     """
-    from orgs.models import Industry, WorkplaceKind
-    from portal.models import Role
+    from orgs.models import Industry, Role, WorkplaceKind
     from tests.factories import (
         AssignmentFactory,
         InstructorFactory,

@@ -20,7 +20,7 @@ from django.urls import reverse  # noqa: E402
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
 STAFF_PAGES = [
-    "home", "orgs:tree", "orgs:workplace_list", "orgs:gaps", "members:member_list", "members:transfer_inbox",
+    "home", "orgs:tree", "coverage:workplace_list", "coverage:gaps", "members:member_list", "members:transfer_inbox",
     "members:roster_start", "activities:activity_list", "activities:activity_create", "activities:activity_calendar",
     "compliance:compliance_board", "services:request_list", "services:point_list", "services:point_circle",
     "snapshots:snapshot_list", "reminders:rule_list", "inbox:inbox", "security:event_list",

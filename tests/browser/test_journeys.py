@@ -143,12 +143,12 @@ def test_secretary_sees_only_own_branch_and_gets_404_elsewhere(open_page, journe
     for other in ("区委两新工委", "快递行业党委", "乙网点党支部", "外卖配送行业党委"):
         expect(page.get_by_text(other)).to_have_count(0)
 
-    response = page.goto(reverse("orgs:org_detail", args=[journey.branch_b.pk]))
+    response = page.goto(reverse("coverage:org_detail", args=[journey.branch_b.pk]))
     assert response.status == 404
     expect(page.get_by_text("乙网点党支部")).to_have_count(0)
     page.screenshot(path=str(shots_dir / "404-375.png"))
     assert page.request.get(reverse("orgs:tree_children", args=[journey.root.pk])).status == 404
-    assert page.goto(reverse("orgs:org_detail", args=[journey.branch_a.pk])).status == 200
+    assert page.goto(reverse("coverage:org_detail", args=[journey.branch_a.pk])).status == 200
 
 
 # ---------------------------------------------------------------- 4. create a branch through the form
@@ -156,7 +156,7 @@ def test_district_user_creates_a_branch_and_sees_duplicate_code_error(open_page,
     from orgs.models import Organization
 
     page = open_page("desktop", user=journey.district_user)
-    page.goto(reverse("orgs:org_detail", args=[journey.food.pk]))
+    page.goto(reverse("coverage:org_detail", args=[journey.food.pk]))
     page.get_by_role("link", name="设立下级组织", exact=True).click()
     expect(page).to_have_url(re.compile(reverse("orgs:org_create", args=[journey.food.pk]) + "$"))
     expect(page.get_by_text("上级党组织：外卖配送行业党委")).to_be_visible()
@@ -170,7 +170,7 @@ def test_district_user_creates_a_branch_and_sees_duplicate_code_error(open_page,
     page.get_by_role("button", name="保存", exact=True).click()
 
     new = Organization.objects.get(code="ZB-FOOD-001")
-    expect(page).to_have_url(re.compile(reverse("orgs:org_detail", args=[new.pk]) + "$"))
+    expect(page).to_have_url(re.compile(reverse("coverage:org_detail", args=[new.pk]) + "$"))
     expect(page.locator(".alert-success")).to_contain_text("已设立“丙站点党支部”。")
     expect(page.get_by_role("heading", level=1)).to_contain_text("丙站点党支部")
     expect(page.get_by_role("link", name="丙站点", exact=True)).to_be_visible()  # 直接覆盖的单位
@@ -205,7 +205,7 @@ def test_workplace_list_filters_uncovered_and_exports_xlsx(open_page, journey, s
     from openpyxl import load_workbook
 
     page = open_page("desktop", user=journey.district_user)
-    page.goto(reverse("orgs:workplace_list"))
+    page.goto(reverse("coverage:workplace_list"))
     rows = page.locator("table tbody tr")
     expect(rows).to_have_count(5)
 

@@ -1,4 +1,4 @@
-"""portal.crypto: round trip, key rotation (and the rotate_member_keys command), blind indexes, masks."""
+"""core.crypto: round trip, key rotation (and the rotate_member_keys command), blind indexes, masks."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.management import call_command
 
+from core import crypto
 from members.actions.registry import ID_PURPOSE, PHONE_PURPOSE
 from members.models import Member, MemberImport, RosterComparison
-from portal import crypto
 from tests.factories import MemberFactory, UserFactory, default_root
 from tests.members import make_id
 

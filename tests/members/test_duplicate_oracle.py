@@ -8,12 +8,12 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from core.exceptions import DomainError, RateLimitedError
 from members.actions.imports import IMPORT_LABELS, member_import_upload
 from members.actions.registry import member_create, member_update
 from members.models import Member, MemberImport, Stage
 from members.validators import id_check_char
-from portal.exceptions import DomainError, RateLimitedError
-from portal.models import SecurityEvent, SecurityEventKind
+from orgs.models import SecurityEvent, SecurityEventKind
 from tests.factories import fresh, set_rule
 from tests.members.test_imports import row, xlsx_bytes
 

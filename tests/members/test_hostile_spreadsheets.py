@@ -11,10 +11,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook
 
+from core.exceptions import DomainError
 from members import spreadsheets
 from members.actions.imports import IMPORT_LABELS
 from members.models import MemberImport, RosterComparison
-from portal.exceptions import DomainError
 from tests.members.test_imports import make_id, row
 
 SHEET = "xl/worksheets/sheet1.xml"

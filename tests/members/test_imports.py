@@ -12,12 +12,12 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from core.exceptions import DomainError
 from members import spreadsheets
 from members.actions.imports import IMPORT_LABELS, _unpack, member_import_confirm, member_import_upload
 from members.actions.registry import member_create
 from members.models import Member, MemberImport, Stage, UploadStatus
 from members.validators import id_check_char
-from portal.exceptions import DomainError
 from tests.factories import fresh
 
 

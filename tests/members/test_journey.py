@@ -10,7 +10,7 @@ from django.urls import reverse
 
 from members.models import Member, MemberOrgHistory, Stage, Transfer, TransferStatus
 from members.validators import id_check_char
-from portal.models import Role
+from orgs.models import Role
 from tests.factories import UserFactory, WorkplaceFactory, grant, make_branch, make_committee, make_region, make_root
 
 pytestmark = pytest.mark.django_db

@@ -7,10 +7,10 @@ import datetime as dt
 import pytest
 import time_machine
 
+from core.exceptions import DomainError
 from members.actions import member_advance, member_extend_probation
 from members.models import Member, Stage, StageEvent
 from members.selectors import pipeline_dates
-from portal.exceptions import DomainError
 from tests.factories import MemberFactory, set_rule
 
 pytestmark = pytest.mark.django_db

@@ -8,10 +8,10 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.db import connection
 
+from core.exceptions import DomainError
 from members.actions import member_create, member_reveal, member_update
 from members.models import Member, MemberRoleAssignment, RevealLog, Stage, StageEvent
 from members.selectors import masked_id_number, masked_phone
-from portal.exceptions import DomainError
 from tests.factories import fresh
 from tests.members import make_id
 

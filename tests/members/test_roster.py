@@ -19,17 +19,16 @@ from django.db import connection
 from django.urls import reverse
 from openpyxl import Workbook
 
+from core import crypto
+from core.exceptions import DomainError
 from members.actions import imports as import_actions
 from members.actions.imports import roster_comparison_run, roster_comparison_start
 from members.actions.registry import ID_PURPOSE, member_create
 from members.models import FindingKind, Member, RelationKind, RosterComparison, RosterFinding, Stage, UploadStatus
 from members.tasks import compare_roster
 from members.validators import id_check_char
-from orgs.models import Workplace
-from portal import crypto
+from orgs.models import Role, Workplace
 from portal.celery import app
-from portal.exceptions import DomainError
-from portal.models import Role
 from tests.factories import UserFactory, WorkplaceFactory, fresh, grant
 from tests.test_celery_worker import TASK_TIMEOUT, broker
 
@@ -247,7 +246,7 @@ def test_headcounts_the_uploader_may_not_change_are_proposed_but_cannot_be_confi
     # confirm button, and confirming anyway changes nothing. (Before: the task skipped and counted them.)
     user = UserFactory(username="roster-only")
     grant(user, world.jb, Role.SECRETARY)
-    from portal import permissions
+    from orgs import permissions
 
     original = permissions.ROLE_ACTIONS[Role.SECRETARY]
     permissions.ROLE_ACTIONS[Role.SECRETARY] = original - {"workplace.change"}
@@ -411,17 +410,9 @@ def filesystem_worker(tmp_path):
 def seeded_rules(transactional_db):
     """Transactional tests flush tables after themselves, rule rows seeded by data migrations included:
     seed them again (the seeds are idempotent get_or_create)."""
-    import importlib
-    import pkgutil
+    from tests.conftest import reseed_data_migrations
 
-    from django.apps import apps
-
-    import portal.migrations
-
-    for info in pkgutil.iter_modules(portal.migrations.__path__):
-        module = importlib.import_module(f"portal.migrations.{info.name}")
-        if hasattr(module, "seed"):
-            module.seed(apps, None)
+    reseed_data_migrations()
 
 
 @pytest.mark.timeout(120)

@@ -10,12 +10,11 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.exceptions import ConflictError, RateLimitedError
 from members.actions.imports import roster_comparison_run, roster_headcounts_apply
 from members.actions.registry import member_create
 from members.models import RelationKind, RosterComparison, RosterFinding, Stage
-from orgs.models import Workplace, WorkplaceEvent, WorkplaceEventKind
-from portal.exceptions import ConflictError, RateLimitedError
-from portal.models import SecurityEvent, SecurityEventKind
+from orgs.models import SecurityEvent, SecurityEventKind, Workplace, WorkplaceEvent, WorkplaceEventKind
 from tests.factories import fresh, set_rule
 from tests.members.test_roster import figures, make_id, start, xlsx_bytes
 
@@ -71,7 +70,7 @@ def test_only_users_who_may_see_the_comparison_and_change_its_workplaces_can_con
     # The joint-branch secretary may not open it (another org's comparison): 404, nothing written.
     client.force_login(world.secretary)
     assert client.post(reverse("members:roster_headcounts_confirm", args=[comparison.pk])).status_code == 404
-    from portal.exceptions import DomainError
+    from core.exceptions import DomainError
 
     with pytest.raises(DomainError, match="您无权确认"):
         roster_headcounts_apply(actor=fresh(world.viewer), comparison=comparison)
@@ -182,7 +181,7 @@ def test_roster_uploads_are_rate_limited_per_user_and_logged(client, world):
 
 def test_a_refused_file_does_not_use_up_an_upload(world):
     set_rule("roster_uploads_per_user_per_day", 1)
-    from portal.exceptions import DomainError
+    from core.exceptions import DomainError
 
     with pytest.raises(DomainError, match="缺少必需的列"):
         start(world, xlsx_bytes([("某人", make_id(1))], headers=["姓名", "身份证号"]), actor=world.secretary, org=world.jb)

@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from members.actions.transfers import transfer_approve, transfer_request
 from members.models import MemberOrgHistory, Transfer, TransferEvent, TransferStatus
-from portal.models import Role
+from orgs.models import Role
 from tests.factories import MemberFactory, UserFactory, fresh, grant, reload
 
 pytestmark = pytest.mark.django_db

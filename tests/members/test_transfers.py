@@ -9,6 +9,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
+from core.exceptions import ConflictError, DomainError
+from core.models import Rule
 from members.actions.transfers import (
     acting_side,
     add_months,
@@ -32,8 +34,7 @@ from members.models import (
     TransferStatus,
 )
 from members.selectors.transfers import annotate_age, transfer_inbox, transfer_open_list, transfer_outbox
-from portal.exceptions import ConflictError, DomainError
-from portal.models import Role, Rule
+from orgs.models import Role
 from tests.factories import MemberFactory, UserFactory, fresh, grant, make_branch, make_root, reload
 
 
@@ -382,7 +383,7 @@ def test_concurrent_double_approve_applies_once():
 
 
 def test_expire_task_is_a_thin_idempotent_adapter(world, people):
-    from members.transfer_tasks import expire_transfers
+    from members.tasks import expire_transfers
 
     t = transfer_approve(actor=people["send"], transfer=request_internal(world, people), today=dt.date(2024, 1, 10))
     assert expire_transfers.run("2024-04-11") == 1

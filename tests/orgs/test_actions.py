@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections
 
+from core.exceptions import ConflictError, DomainError
 from members.models import Member, Stage
 from orgs.actions import (
     assignment_create,
@@ -31,11 +32,10 @@ from orgs.models import (
     OrgEventKind,
     OrgKind,
     OrgStatus,
+    Role,
     Workplace,
     WorkplaceKind,
 )
-from portal.exceptions import ConflictError, DomainError
-from portal.models import Role
 from tests.factories import (
     AssignmentFactory,
     InstructorFactory,
@@ -445,7 +445,7 @@ def test_org_dissolve_refuses_root_and_needs_delete_permission(world):
 
 
 def test_dissolved_branch_no_longer_covers(world):
-    from orgs.selectors import annotate_coverage
+    from coverage.selectors.figures import annotate_coverage
 
     org_dissolve(actor=world.district_user, org=world.group, reason="合并小组")
     branch = make_branch("短命支部", parent=world.express, workplaces=[world.wp_e])
@@ -728,7 +728,7 @@ def test_instructor_cannot_assign_themselves(world):
 
 
 def test_ended_assignment_stops_work_coverage(world):
-    from orgs.selectors import annotate_coverage
+    from coverage.selectors.figures import annotate_coverage
 
     wp = WorkplaceFactory(responsible_org=world.express, region=world.east)
     asg = AssignmentFactory(instructor=world.lao_li, workplace=wp, started_on=world.today - dt.timedelta(days=5))

@@ -4,7 +4,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from portal.models import Role
+from orgs.models import Role
 from tests.factories import (
     MemberFactory,
     UserFactory,

@@ -10,6 +10,9 @@ from django.conf import settings
 from django.core.management import call_command
 from django.db import transaction
 
+from core.models import User
+from coverage.selectors.figures import annotate_coverage, coverage_for_org
+from coverage.selectors.gaps import gap_missing_committees, gap_needs_own_branch, gap_oversized_branches
 from members.models import Member, RelationKind, Stage
 from orgs.models import (
     Assignment,
@@ -20,18 +23,12 @@ from orgs.models import (
     OrgEventKind,
     OrgKind,
     OrgStatus,
+    Role,
+    RoleGrant,
     Workplace,
     WorkplaceKind,
 )
-from orgs.selectors import (
-    CoverageState,
-    annotate_coverage,
-    coverage_for_org,
-    gap_missing_committees,
-    gap_needs_own_branch,
-    gap_oversized_branches,
-)
-from portal.models import Role, RoleGrant, User
+from orgs.selectors import CoverageState
 
 BRANCH_KINDS = (OrgKind.BRANCH, OrgKind.JOINT_BRANCH)
 
@@ -209,9 +206,9 @@ def test_instructor_login_sees_its_subtree_plus_assigned_workplaces(root):
 
 # ---------------------------------------------------------------- members' personal data and pipeline dates
 def test_demo_members_have_valid_unique_personal_data_and_consistent_dates(demo, root):
+    from core import crypto
     from members.selectors.registry import add_months
     from members.validators import age_on, validate_id_number, validate_mobile
-    from portal import crypto
 
     members = list(Member.objects.filter(org__path__startswith=root.path))
     assert members

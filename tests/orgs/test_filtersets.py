@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from orgs.filtersets import WorkplaceFilterSet
+from coverage.filtersets import WorkplaceFilterSet
+from coverage.selectors.figures import annotate_coverage, workplace_list
 from orgs.models import Workplace
-from orgs.selectors import annotate_coverage, workplace_list
 from tests.factories import names
 
 A, B, C, D, E, F, G, H = "A顺丰东一站", "B中通东街网点", "C韵达西分拣中心", "D圆通加盟公司", "E快递平台区办", "F美团东街站", "G饿了么西街站", "H外卖楼宇（停业）"

@@ -19,9 +19,10 @@ from orgs.models import (
     OrgEvent,
     OrgKind,
     OrgStatus,
+    Role,
+    RoleGrant,
     Workplace,
 )
-from portal.models import Role, RoleGrant
 from tests.factories import AssignmentFactory, UserFactory, WorkplaceFactory, names, reload
 
 

@@ -11,29 +11,21 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from members.models import Member, RelationKind, Stage
-from orgs.actions import org_dissolve
-from orgs.models import Organization, Workplace
-from orgs.selectors import (
-    CoverageState,
+from coverage.selectors.figures import (
     annotate_coverage,
     coverage_by_child,
     coverage_by_industry,
     coverage_by_street,
     coverage_for_org,
-    gap_missing_committees,
-    gap_needs_own_branch,
-    gap_oversized_branches,
-    gap_uncovered_workplaces,
-    org_ancestors,
-    org_children,
     org_member_counts,
-    org_scope_roots,
     org_summary_counts,
-    orgs_where,
     workplace_list,
 )
-from portal.models import Role
+from coverage.selectors.gaps import gap_missing_committees, gap_needs_own_branch, gap_oversized_branches, gap_uncovered_workplaces
+from members.models import Member, RelationKind, Stage
+from orgs.actions import org_dissolve
+from orgs.models import Organization, Role, Workplace
+from orgs.selectors import CoverageState, org_ancestors, org_children, org_scope_roots, orgs_where
 from tests.factories import (
     AssignmentFactory,
     InstructorFactory,

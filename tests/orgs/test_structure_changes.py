@@ -8,11 +8,10 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from core.exceptions import DomainError
 from orgs.actions import org_dissolve, org_update
-from orgs.models import FormationMode, OrgEvent, OrgEventKind
+from orgs.models import FormationMode, OrgEvent, OrgEventKind, Role
 from orgs.selectors import can_change_org_structure
-from portal.exceptions import DomainError
-from portal.models import Role
 from tests.factories import UserFactory, grant, reload
 
 
@@ -124,7 +123,7 @@ def test_structure_page_is_not_there_for_the_secretary_of_the_org(client, world)
     # the edit page shows the facts read-only and no link to the structure page
     html = client.get(_edit_url(world.jb)).content.decode()
     assert "由上级党组织变更" in html and _structure_url(world.jb) not in html
-    assert _structure_url(world.jb) not in client.get(reverse("orgs:org_detail", args=[world.jb.pk])).content.decode()
+    assert _structure_url(world.jb) not in client.get(reverse("coverage:org_detail", args=[world.jb.pk])).content.decode()
     # the org one level below (the Party group) is the secretary's to change
     assert client.get(_structure_url(world.group)).status_code == 200
 
@@ -133,7 +132,7 @@ def test_structure_page_for_district_staff_requires_document_and_reason(client, 
     client.force_login(world.district_user)
     org = reload(world.br_a)
     assert 'name="established_on"' not in client.get(_edit_url(org)).content.decode()
-    assert _structure_url(org) in client.get(reverse("orgs:org_detail", args=[org.pk])).content.decode()
+    assert _structure_url(org) in client.get(reverse("coverage:org_detail", args=[org.pk])).content.decode()
     html = client.get(_structure_url(org)).content.decode()
     assert 'name="established_on"' in html and 'name="document_number"' in html
     data = {
@@ -202,7 +201,7 @@ def test_workplace_page_shows_headcount_history_with_constant_queries(client, wo
 
     from orgs.actions import workplace_headcounts_apply
 
-    url = reverse("orgs:workplace_detail", args=[world.wp_a.pk])
+    url = reverse("coverage:workplace_detail", args=[world.wp_a.pk])
     client.force_login(world.district_user)
 
     def queries() -> int:
@@ -239,7 +238,7 @@ def test_workplace_page_names_edited_fields_in_its_history(client, world):
 
     workplace_update(actor=world.district_user, workplace=world.wp_a, has_trade_union=True, source="单位编辑")
     client.force_login(world.district_user)
-    html = client.get(reverse("orgs:workplace_detail", args=[world.wp_a.pk])).content.decode()
+    html = client.get(reverse("coverage:workplace_detail", args=[world.wp_a.pk])).content.decode()
     assert 'data-event="updated"' in html and "已建工会：否 → 是" in html and "单位编辑" in html
 
 

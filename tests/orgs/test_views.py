@@ -11,8 +11,7 @@ from django.urls import reverse
 from openpyxl import load_workbook
 
 from members.models import Stage
-from orgs.models import Organization, OrgEvent, OrgKind, OrgStatus, Workplace, WorkplaceKind
-from portal.models import Role
+from orgs.models import Organization, OrgEvent, OrgKind, OrgStatus, Role, Workplace, WorkplaceKind
 from tests.factories import (
     AssignmentFactory,
     InstructorFactory,
@@ -60,7 +59,7 @@ def login(client, tree_node, role):
 
 
 # ---------------------------------------------------------------- anonymous
-@pytest.mark.parametrize("name,kwargs", [("home", {}), ("orgs:tree", {}), ("orgs:workplace_list", {}), ("orgs:gaps", {})])
+@pytest.mark.parametrize("name,kwargs", [("home", {}), ("orgs:tree", {}), ("coverage:workplace_list", {}), ("coverage:gaps", {})])
 def test_anonymous_is_sent_to_login(client, name, kwargs):
     response = client.get(reverse(name, kwargs=kwargs))
     assert response.status_code == 302
@@ -103,24 +102,24 @@ def test_english_is_available(client, district_tree):
 def test_secretary_sees_own_branch_and_404_elsewhere(client, district_tree):
     t = district_tree
     login(client, t["a"], Role.SECRETARY)
-    assert client.get(reverse("orgs:org_detail", args=[t["a"].pk])).status_code == 200
-    assert client.get(reverse("orgs:workplace_detail", args=[t["wa"].pk])).status_code == 200
+    assert client.get(reverse("coverage:org_detail", args=[t["a"].pk])).status_code == 200
+    assert client.get(reverse("coverage:workplace_detail", args=[t["wa"].pk])).status_code == 200
     for org in (t["b"], t["c"], t["express"], t["root"]):
-        assert client.get(reverse("orgs:org_detail", args=[org.pk])).status_code == 404
+        assert client.get(reverse("coverage:org_detail", args=[org.pk])).status_code == 404
         assert client.get(reverse("orgs:tree_children", args=[org.pk])).status_code == 404
         assert client.get(reverse("orgs:org_edit", args=[org.pk])).status_code == 404
     for workplace in (t["wb"], t["wc"], t["we"]):
-        assert client.get(reverse("orgs:workplace_detail", args=[workplace.pk])).status_code == 404
+        assert client.get(reverse("coverage:workplace_detail", args=[workplace.pk])).status_code == 404
         assert client.get(reverse("orgs:workplace_edit", args=[workplace.pk])).status_code == 404
-    listing = client.get(reverse("orgs:workplace_list")).content.decode()
+    listing = client.get(reverse("coverage:workplace_list")).content.decode()
     assert "甲网点" in listing and "乙网点" not in listing and "丙站点" not in listing
-    assert client.get(reverse("orgs:gaps"), {"org": t["root"].pk}).status_code == 404
+    assert client.get(reverse("coverage:gaps"), {"org": t["root"].pk}).status_code == 404
 
 
 def test_missing_object_is_the_same_404(client, district_tree):
     login(client, district_tree["root"], Role.DISTRICT)
-    assert client.get(reverse("orgs:org_detail", args=[999999])).status_code == 404
-    assert client.get(reverse("orgs:workplace_detail", args=[999999])).status_code == 404
+    assert client.get(reverse("coverage:org_detail", args=[999999])).status_code == 404
+    assert client.get(reverse("coverage:workplace_detail", args=[999999])).status_code == 404
 
 
 def test_district_sees_whole_tree(client, district_tree):
@@ -129,7 +128,7 @@ def test_district_sees_whole_tree(client, district_tree):
     assert "区委两新工委" in page
     children = client.get(reverse("orgs:tree_children", args=[district_tree["root"].pk])).content.decode()
     assert "快递行业党委" in children and "外卖配送行业党委" in children
-    listing = client.get(reverse("orgs:workplace_list"))
+    listing = client.get(reverse("coverage:workplace_list"))
     assert listing.context["page"].paginator.count == 5
 
 
@@ -137,9 +136,9 @@ def test_instructor_sees_assigned_workplace_outside_subtree(client, district_tre
     t = district_tree
     user = login(client, t["express"], Role.INSTRUCTOR)
     AssignmentFactory(instructor=InstructorFactory(user=user, org=t["express"]), workplace=t["we"])
-    assert client.get(reverse("orgs:workplace_detail", args=[t["we"].pk])).status_code == 200
-    assert client.get(reverse("orgs:workplace_detail", args=[t["wc"].pk])).status_code == 404
-    assert client.get(reverse("orgs:org_detail", args=[t["food"].pk])).status_code == 404
+    assert client.get(reverse("coverage:workplace_detail", args=[t["we"].pk])).status_code == 200
+    assert client.get(reverse("coverage:workplace_detail", args=[t["wc"].pk])).status_code == 404
+    assert client.get(reverse("coverage:org_detail", args=[t["food"].pk])).status_code == 404
     # an instructor may look but not edit
     assert client.get(reverse("orgs:workplace_edit", args=[t["wa"].pk])).status_code == 404
     assert client.get(reverse("orgs:org_create", args=[t["express"].pk])).status_code == 404
@@ -149,7 +148,7 @@ def test_viewer_reads_figures_but_cannot_write(client, district_tree):
     t = district_tree
     login(client, t["root"], Role.VIEWER)
     assert client.get(reverse("home")).status_code == 200
-    assert client.get(reverse("orgs:org_detail", args=[t["a"].pk])).status_code == 200
+    assert client.get(reverse("coverage:org_detail", args=[t["a"].pk])).status_code == 200
     for url in (reverse("orgs:org_edit", args=[t["a"].pk]), reverse("orgs:org_create", args=[t["root"].pk]),
                 reverse("orgs:org_move", args=[t["a"].pk]), reverse("orgs:org_dissolve", args=[t["b"].pk]),
                 reverse("orgs:workplace_edit", args=[t["wa"].pk]), reverse("orgs:workplace_create")):
@@ -171,14 +170,14 @@ def test_org_page_figures_equal_filtered_workplace_list(client, district_tree):
     AssignmentFactory(workplace=t["we"], instructor=InstructorFactory(org=t["food"]))
     login(client, t["root"], Role.DISTRICT)
     for org in (t["root"], t["express"], t["food"], t["c"]):
-        figures = client.get(reverse("orgs:org_detail", args=[org.pk])).context["figures"]
-        listed = client.get(reverse("orgs:workplace_list"), {"org": org.pk}).context["page"].paginator
+        figures = client.get(reverse("coverage:org_detail", args=[org.pk])).context["figures"]
+        listed = client.get(reverse("coverage:workplace_list"), {"org": org.pk}).context["page"].paginator
         assert figures.workplaces == listed.count, org.name
-        org_cov = client.get(reverse("orgs:workplace_list"), {"org": org.pk, "coverage": "org"}).context["page"].paginator
+        org_cov = client.get(reverse("coverage:workplace_list"), {"org": org.pk, "coverage": "org"}).context["page"].paginator
         assert figures.org_covered == org_cov.count, org.name
-        work_cov = client.get(reverse("orgs:workplace_list"), {"org": org.pk, "coverage": "work"}).context["page"].paginator
+        work_cov = client.get(reverse("coverage:workplace_list"), {"org": org.pk, "coverage": "work"}).context["page"].paginator
         assert figures.work_covered == work_cov.count, org.name
-    root_figures = client.get(reverse("orgs:org_detail", args=[t["root"].pk])).context["figures"]
+    root_figures = client.get(reverse("coverage:org_detail", args=[t["root"].pk])).context["figures"]
     assert (root_figures.workplaces, root_figures.org_covered, root_figures.work_covered) == (5, 4, 5)
 
 
@@ -273,7 +272,7 @@ def test_workplace_export_is_scoped_and_escaped(client, district_tree):
     t = district_tree
     WorkplaceFactory(name="=HYPERLINK(\"x\")", responsible_org=t["express"])
     login(client, t["express"], Role.DISTRICT)
-    response = client.get(reverse("orgs:workplace_list"), {"format": "xlsx", "coverage": ""})
+    response = client.get(reverse("coverage:workplace_list"), {"format": "xlsx", "coverage": ""})
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(response.content)).active
     names = [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)]
@@ -300,12 +299,12 @@ def _count_queries(client, url, params=None):
 @pytest.mark.parametrize("url_name,use_org,params", [
     ("orgs:tree", None, None),
     ("orgs:tree_children", "express", None),
-    ("orgs:org_detail", "express", None),
-    ("orgs:org_detail", "root", None),
-    ("orgs:workplace_list", None, None),
-    ("orgs:workplace_list", None, {"coverage": "org", "industry": "express"}),
+    ("coverage:org_detail", "express", None),
+    ("coverage:org_detail", "root", None),
+    ("coverage:workplace_list", None, None),
+    ("coverage:workplace_list", None, {"coverage": "org", "industry": "express"}),
     ("home", None, None),
-    ("orgs:gaps", None, None),
+    ("coverage:gaps", None, None),
 ])
 def test_query_count_constant_as_rows_grow(client, district_tree, url_name, use_org, params):
     login(client, district_tree["root"], Role.DISTRICT)
@@ -318,7 +317,7 @@ def test_query_count_constant_as_rows_grow(client, district_tree, url_name, use_
 
 
 def test_healthz_reports_database(client, db):
-    from portal.actions import heartbeat_record
+    from core.actions.heartbeat import heartbeat_record
 
     heartbeat_record(name="worker")  # /healthz/ is 503 without a fresh worker heartbeat (tests/portal/test_health.py)
     response = client.get(reverse("healthz"))
@@ -341,7 +340,7 @@ def test_assign_and_end_instructor_gives_and_removes_work_coverage(client, distr
     t = district_tree
     login(client, t["root"], Role.DISTRICT)
     instructor = InstructorFactory(org=t["food"], name="王指导")
-    page = client.get(reverse("orgs:workplace_detail", args=[t["we"].pk]))
+    page = client.get(reverse("coverage:workplace_detail", args=[t["we"].pk]))
     assert "选派指导员/联络员" in page.content.decode()
     response = client.post(reverse("orgs:assignment_create", args=[t["we"].pk]), {
         "instructor": instructor.pk, "role": "instructor", "started_on": "2026-01-01", "ended_on": "2025-12-01",
@@ -351,12 +350,12 @@ def test_assign_and_end_instructor_gives_and_removes_work_coverage(client, distr
         "instructor": instructor.pk, "role": "liaison", "started_on": "2026-01-01",
     })
     assert response.status_code == 302
-    listed = client.get(reverse("orgs:workplace_list"), {"coverage": "work_only"}).context["page"].object_list
+    listed = client.get(reverse("coverage:workplace_list"), {"coverage": "work_only"}).context["page"].object_list
     assert [w.name for w in listed] == ["戊商圈"]
     assignment = t["we"].assignments.get()
     response = client.post(reverse("orgs:assignment_end", args=[assignment.pk]), {"ended_on": "2026-02-01"})
     assert response.status_code == 302
-    listed = client.get(reverse("orgs:workplace_list"), {"coverage": "none"}).context["page"].object_list
+    listed = client.get(reverse("coverage:workplace_list"), {"coverage": "none"}).context["page"].object_list
     assert "戊商圈" in [w.name for w in listed]
 
 

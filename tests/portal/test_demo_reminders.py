@@ -20,11 +20,11 @@ from django.db import transaction
 
 from activities.compliance import compliance_for_subtree, period_containing
 from activities.models import Cycle
+from core.rules import rule_int
 from members.models import OPEN_TRANSFER_STATUSES, RELATION_HERE, Member, RelationKind, Stage, Transfer
 from members.selectors.registry import add_months
-from orgs.models import BRANCH_KINDS, Organization, OrgStatus
-from portal.models import Channel, Direction, Notification, OffsetUnit, ReminderRule, ReminderSend, RoleGrant
-from portal.rules import rule_int
+from notifications.models import Channel, Direction, Notification, OffsetUnit, ReminderRule, ReminderSend
+from orgs.models import BRANCH_KINDS, Organization, OrgStatus, RoleGrant
 from services.models import OPEN_STATUSES, ServiceRequest
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -180,7 +180,7 @@ def actual_sends() -> set[tuple]:
 
 # ---------------------------------------------------------------- the tests
 def test_one_sweep_sends_exactly_what_a_person_expects_and_a_second_sends_nothing(demo):
-    from portal.actions.reminders import reminders_sweep
+    from notifications.actions.reminders import reminders_sweep
 
     expected = expected_sends()
     kinds = {ReminderRule.objects.get(pk=row[0]).kind for row in expected}
@@ -206,9 +206,10 @@ def test_one_sweep_sends_exactly_what_a_person_expects_and_a_second_sends_nothin
 
 
 def test_monthly_snapshot_equals_the_live_figures(demo):
-    from orgs.selectors import coverage_by_industry, coverage_by_street, coverage_for_org
-    from portal.actions.snapshots import snapshot_take, snapshots_monthly
-    from portal.models import CoverageSnapshot, SnapshotDimension, User
+    from core.models import User
+    from coverage.actions.snapshots import snapshot_take, snapshots_monthly
+    from coverage.models import CoverageSnapshot, SnapshotDimension
+    from coverage.selectors.figures import coverage_by_industry, coverage_by_street, coverage_for_org
 
     root = Organization.objects.get(depth=1)
     district = User.objects.get(username="district")

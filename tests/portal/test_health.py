@@ -13,9 +13,9 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.actions import heartbeat_record
-from portal.actions.outbox import outbox_enqueue
-from portal.models import OutboxMessage, WorkerHeartbeat
+from core.actions.heartbeat import heartbeat_record
+from core.actions.outbox import outbox_enqueue
+from core.models import OutboxMessage, WorkerHeartbeat
 from tests.factories import set_rule
 from tests.portal.test_outbox import closed_port, filesystem_options
 from tests.test_celery_worker import broker

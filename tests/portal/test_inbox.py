@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
-from portal import context_processors
-from portal.actions.notifications import notifications_create
-from portal.models import Notification, NotificationKind
+from core import navigation as context_processors  # the menu context (was portal.context_processors)
+from notifications.actions.inbox import notifications_create
+from notifications.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db
 INBOX = reverse("inbox:inbox")

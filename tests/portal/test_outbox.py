@@ -22,12 +22,14 @@ from celery.contrib.testing.worker import start_worker
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.actions.outbox import outbox_deliver_due, outbox_enqueue, outbox_purge_sent
-from portal.actions.snapshots import snapshot_request
+from core.actions.outbox import outbox_deliver_due, outbox_enqueue, outbox_purge_sent
+from core.exceptions import ConflictError
+from core.models import OutboxMessage
+from core.tasks import outbox_deliver
+from coverage.actions.snapshots import snapshot_request
+from coverage.models import CoverageSnapshot, SnapshotStatus
+from notifications.models import Notification, NotificationKind
 from portal.celery import app
-from portal.exceptions import ConflictError
-from portal.models import CoverageSnapshot, Notification, NotificationKind, OutboxMessage, SnapshotStatus
-from portal.tasks import outbox_deliver
 from tests.test_celery_worker import broker
 
 LIST = reverse("snapshots:snapshot_list")

@@ -11,12 +11,13 @@ import pytest
 import time_machine
 
 from activities.models import Activity, ActivityKind, ComplianceRule
+from core.models import Rule
 from members.models import RelationKind, Stage, Transfer, TransferKind, TransferStatus
-from orgs.models import Organization
-from portal.actions.reminders import reminder_context, reminder_rule_sweep, reminders_sweep
-from portal.models import Notification, ReminderRule, ReminderSend, Role, Rule, RunStatus
-from portal.reminder_templates import render
-from portal.selectors.reminders import next_review, reminder_candidates, resolve_recipients
+from notifications.actions.reminders import reminder_context, reminder_rule_sweep, reminders_sweep
+from notifications.models import Notification, ReminderRule, ReminderSend, RunStatus
+from notifications.reminder_templates import render
+from notifications.selectors.reminders import next_review, reminder_candidates, resolve_recipients
+from orgs.models import Organization, Role
 from services.models import RequestStatus
 from tests.factories import MemberFactory, UserFactory, grant
 from tests.services.factories import make_request
@@ -460,7 +461,7 @@ def test_seeded_term_rules_on_the_real_clock(world, everything):
 def test_month_arithmetic_at_the_calendar_edge_does_not_overflow():
     import datetime as _dt
 
-    from portal.selectors.reminders import SLACK, add_months
+    from notifications.selectors.reminders import SLACK, add_months
 
     assert add_months(_dt.date(9999, 12, 1), 6) + SLACK <= _dt.date.max
     assert add_months(_dt.date(1, 2, 1), -6) >= _dt.date.min

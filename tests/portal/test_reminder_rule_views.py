@@ -12,19 +12,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.actions.reminder_rules import reminder_rule_create, reminder_rule_update
-from portal.exceptions import DomainError
-from portal.models import (
-    Channel,
-    Direction,
-    ReminderKind,
-    ReminderRule,
-    ReminderRun,
-    ReminderSend,
-    RunStatus,
-    SendStatus,
-)
-from portal.selectors.reminder_rules import describe_schedule
+from core.exceptions import DomainError
+from notifications.actions.reminder_rules import reminder_rule_create, reminder_rule_update
+from notifications.models import Channel, Direction, ReminderKind, ReminderRule, ReminderRun, ReminderSend, RunStatus, SendStatus
+from notifications.selectors.reminder_rules import describe_schedule
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

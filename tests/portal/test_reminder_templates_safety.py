@@ -12,12 +12,12 @@ import time
 import pytest
 from django.urls import reverse
 
+from core.exceptions import DomainError
 from members.models import Member, RelationKind
-from portal.actions.reminder_rules import reminder_rule_update
-from portal.actions.reminders import reminders_sweep
-from portal.exceptions import DomainError
-from portal.models import Notification, ReminderRule, ReminderRun, ReminderSend, RunStatus
-from portal.reminder_templates import (
+from notifications.actions.reminder_rules import reminder_rule_update
+from notifications.actions.reminders import reminders_sweep
+from notifications.models import Notification, ReminderRule, ReminderRun, ReminderSend, RunStatus
+from notifications.reminder_templates import (
     ALLOWED_FILTERS,
     ALLOWED_TAGS,
     MAX_LOOP_ITERATIONS,
@@ -167,7 +167,7 @@ def test_a_stored_forbidden_template_fails_only_its_rule(world_rules, caplog, su
     broken = make_rule("mobile_card_expiring", name="坏规则")
     ReminderRule.objects.filter(pk=broken.pk).update(subject_template=subject, body_template=body)  # e.g. through admin
     member = _mobile_member(world_rules)
-    with caplog.at_level(logging.ERROR, logger="portal.actions.reminders"):
+    with caplog.at_level(logging.ERROR, logger="notifications.actions.reminders"):
         runs = {run.rule_id: run for run in reminders_sweep(today=TODAY)}
     failed = ReminderRun.objects.get(pk=runs[broken.pk].pk)
     assert failed.status == RunStatus.FAILED and error in failed.error

@@ -10,25 +10,22 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import importlib
 import os
-import pkgutil
 import threading
 
 import kombu.pools
 import pytest
 from celery import signals
 from celery.contrib.testing.worker import start_worker
-from django.apps import apps
 from django.core import mail
 from django.test import override_settings
 
-import portal.migrations
-import portal.reminder_tasks  # noqa: F401 - registers the tasks (the worker imports it through CELERY_IMPORTS)
+import notifications.tasks  # noqa: F401 - registers the tasks (the worker imports it through CELERY_IMPORTS)
 from members.models import RelationKind
+from notifications.models import Notification, ReminderRule, ReminderRun, ReminderSend, RunStatus, SendStatus
+from notifications.tasks import sweep_all, sweep_kind
+from orgs.models import Role
 from portal.celery import app
-from portal.models import Notification, ReminderRule, ReminderRun, ReminderSend, Role, RunStatus, SendStatus
-from portal.reminder_tasks import sweep_all, sweep_kind
 from tests.factories import MemberFactory, UserFactory, grant, make_branch, make_root
 from tests.portal.test_reminders import FLAKY, FlakyBackend
 from tests.test_celery_worker import broker
@@ -114,10 +111,9 @@ def worker(request, tmp_path):
 def data(transactional_db):
     """Rule rows again (a transactional test flushes what migrations seeded), the seeded reminder rules off,
     and a branch with a secretary (with email) and two mobile members whose cards expire on Dec 20."""
-    for info in pkgutil.iter_modules(portal.migrations.__path__):
-        module = importlib.import_module(f"portal.migrations.{info.name}")
-        if hasattr(module, "seed"):
-            module.seed(apps, None)
+    from tests.conftest import reseed_data_migrations
+
+    reseed_data_migrations()
     ReminderRule.objects.update(enabled=False)
     root = make_root("区委", code="W-ROOT")
     branch = make_branch("骑手党支部", parent=root, code="W-A")

@@ -16,9 +16,9 @@ from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from members.models import RelationKind, Stage
-from orgs.models import Organization
-from portal.actions.reminders import MAX_EMAIL_ATTEMPTS, reminder_emails_deliver, reminder_rule_sweep, reminders_sweep
-from portal.models import Notification, NotificationKind, ReminderRule, ReminderRun, ReminderSend, Role, RunStatus, SendStatus
+from notifications.actions.reminders import MAX_EMAIL_ATTEMPTS, reminder_emails_deliver, reminder_rule_sweep, reminders_sweep
+from notifications.models import Notification, NotificationKind, ReminderRule, ReminderRun, ReminderSend, RunStatus, SendStatus
+from orgs.models import Organization, Role
 from tests.factories import MemberFactory, UserFactory, grant, make_branch
 from tests.portal.test_reminder_kinds import LONG_AGO, at, make_rule, open_transfer
 from tests.services.factories import make_request
@@ -118,7 +118,7 @@ def test_a_broken_template_fails_its_rule_and_the_others_still_run(seeded, caplo
     broken = ReminderRule.objects.get(kind="probation_ending")
     broken.subject_template = "{{ object }} {% if %}"
     broken.save()
-    with caplog.at_level(logging.ERROR, logger="portal.actions.reminders"):
+    with caplog.at_level(logging.ERROR, logger="notifications.actions.reminders"):
         runs = reminders_sweep(today=TODAY, now=NOW)
     by_rule = {run.rule_id: run for run in runs}
     failed = ReminderRun.objects.get(pk=by_rule[broken.pk].pk)
@@ -138,7 +138,7 @@ def test_a_broken_template_fails_its_rule_and_the_others_still_run(seeded, caplo
 
 def test_an_error_while_claiming_keeps_nothing_of_that_rule(seeded, monkeypatch):
     scenario(seeded)
-    from portal.actions import reminders
+    from notifications.actions import reminders
 
     real = reminders.Notification.objects.bulk_create
     rule = ReminderRule.objects.get(kind="mobile_card_expiring")

@@ -16,8 +16,9 @@ from django.core import mail
 from django.db import connection, connections
 
 from members.models import RelationKind
-from portal.actions.reminders import reminder_rule_sweep
-from portal.models import Notification, ReminderRule, ReminderRun, ReminderSend, Role, RunStatus, SendStatus
+from notifications.actions.reminders import reminder_rule_sweep
+from notifications.models import Notification, ReminderRule, ReminderRun, ReminderSend, RunStatus, SendStatus
+from orgs.models import Role
 from tests.factories import MemberFactory, UserFactory, grant, make_branch, make_root
 
 pytestmark = [

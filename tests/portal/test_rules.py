@@ -8,13 +8,13 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import IntegrityError, transaction
 
+from core.exceptions import DomainError
+from core.models import Rule
+from core.rules import rule_int, rule_values
+from coverage.selectors.gaps import gap_missing_committees, gap_needs_own_branch, gap_oversized_branches
 from members.models import Stage
 from orgs.actions import org_create, org_update
 from orgs.models import OrgKind
-from orgs.selectors import gap_missing_committees, gap_needs_own_branch, gap_oversized_branches
-from portal.exceptions import DomainError
-from portal.models import Rule
-from portal.rules import rule_int, rule_values
 from tests.factories import MemberFactory, WorkplaceFactory, make_branch, names, set_rule
 
 SEEDED = {

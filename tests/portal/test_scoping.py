@@ -12,10 +12,9 @@ from django.http import Http404
 
 from members.models import Member
 from orgs.actions import org_dissolve
-from orgs.models import Assignment, Instructor, Organization, OrganizationQuerySet, Workplace
-from portal.models import Role
-from portal.permissions import ROLE_ACTIONS, role_allows
-from portal.scoping import get_scoped_or_404, grant_paths, has_perm, minimal_paths, path_q, user_roles
+from orgs.models import Assignment, Instructor, Organization, OrganizationQuerySet, Role, Workplace
+from orgs.permissions import ROLE_ACTIONS, role_allows
+from orgs.scoping import get_scoped_or_404, grant_paths, has_perm, minimal_paths, path_q, user_roles
 from tests.factories import (
     AssignmentFactory,
     InstructorFactory,

@@ -9,15 +9,16 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from portal.models import Rule, SecurityEvent, SecurityEventKind
+from core.models import Rule
+from orgs.models import SecurityEvent, SecurityEventKind
 
 pytestmark = pytest.mark.django_db
 
 CHANGELISTS = [
     "admin:portal_user_changelist",
-    "admin:portal_rolegrant_changelist",
+    "admin:orgs_rolegrant_changelist",
     "admin:portal_rule_changelist",
-    "admin:portal_securityevent_changelist",
+    "admin:orgs_securityevent_changelist",
     "admin:axes_accessattempt_changelist",
 ]
 
@@ -69,13 +70,13 @@ def test_rules_cannot_be_added_or_deleted_in_admin(client, world):
 def test_security_events_are_read_only(client, world):
     event = SecurityEvent.objects.create(kind=SecurityEventKind.ROSTER_UPLOAD, user=world.district_user)
     client.force_login(world.superuser)
-    url = reverse("admin:portal_securityevent_change", args=[event.pk])
+    url = reverse("admin:orgs_securityevent_change", args=[event.pk])
     assert client.get(url).status_code == 200  # view only
     client.post(url, {"kind": SecurityEventKind.RATE_LIMITED, "address": "1.1.1.1"})
     event.refresh_from_db()
     assert event.kind == SecurityEventKind.ROSTER_UPLOAD and event.address == ""
-    assert client.post(reverse("admin:portal_securityevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
-    assert client.get(reverse("admin:portal_securityevent_add")).status_code == 403
+    assert client.post(reverse("admin:orgs_securityevent_delete", args=[event.pk]), {"post": "yes"}).status_code == 403
+    assert client.get(reverse("admin:orgs_securityevent_add")).status_code == 403
 
 
 def test_superuser_can_grant_the_reveal_permission_on_the_user_page(client, world):

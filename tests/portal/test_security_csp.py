@@ -48,7 +48,7 @@ def test_every_page_carries_the_enforced_policy(client, world):
             continue
         assert_enforced_policy(response, f"{name} {url}")
         checked.append(name)
-    for expected in ("home", "orgs:tree", "orgs:workplace_list", "members:member_list", "activities:activity_list",
+    for expected in ("home", "orgs:tree", "coverage:workplace_list", "members:member_list", "activities:activity_list",
                      "compliance:compliance_board", "services:request_list", "inbox:inbox", "public:intake"):
         assert expected in checked, checked
     assert len(checked) >= 15, checked

@@ -30,7 +30,7 @@ def test_unknown_url_shows_the_portals_404_page(client, world):
 
 def test_out_of_scope_object_shows_the_same_404_page(client, world):
     client.force_login(world.secretary)  # secretary of the joint branch: the food committee is out of scope
-    response = client.get(reverse("orgs:org_detail", args=[world.food.pk]))
+    response = client.get(reverse("coverage:org_detail", args=[world.food.pk]))
     assert response.status_code == 404
     page = response.content.decode()
     assert "页面不存在" in page and "不在您的管理范围内" in page
@@ -41,7 +41,7 @@ def test_a_failing_view_shows_the_friendly_500_page(world, monkeypatch):
     def broken(**kwargs):
         raise RuntimeError("selector exploded with secret details")
 
-    monkeypatch.setattr("portal.views.org_selectors.org_scope_roots", broken)
+    monkeypatch.setattr("coverage.views.home.org_selectors.org_scope_roots", broken)
     client = Client(raise_request_exception=False)
     client.force_login(world.district_user)
     response = client.get(reverse("home"))

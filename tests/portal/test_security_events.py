@@ -12,9 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.actions.security import rate_limited_event, security_event_record
-from portal.exceptions import RateLimitedError
-from portal.models import SecurityEvent, SecurityEventKind
+from core.exceptions import RateLimitedError
+from orgs.actions.security import rate_limited_event, security_event_record
+from orgs.models import SecurityEvent, SecurityEventKind
 from tests.factories import set_rule
 
 DAY = dt.timedelta(hours=24)

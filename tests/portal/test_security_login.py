@@ -129,7 +129,7 @@ def test_admin_login_is_covered_too(client):
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_locked(client, user, settings):
-    """The address is the one services/throttle.py trusts (portal.http.client_address), not the proxy's."""
+    """The address is the one services/throttle.py trusts (core.http.client_address), not the proxy's."""
     settings.PORTAL_TRUSTED_PROXY_COUNT = 1
     other = UserFactory(username="lisi")
     for number in range(5):
@@ -148,7 +148,7 @@ def test_client_login_in_tests_passes_a_request(client, user):
 def test_login_address_for_axes_is_an_ip_or_none():
     from django.test import RequestFactory
 
-    from portal.http import login_client_address
+    from core.http import login_client_address
 
     request = RequestFactory().get("/")
     assert login_client_address(request) == "127.0.0.1"

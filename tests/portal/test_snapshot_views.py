@@ -12,8 +12,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from portal.actions.snapshots import snapshot_request, snapshot_take, snapshots_monthly
-from portal.models import CoverageSnapshot, Role, SnapshotStatus
+from coverage.actions.snapshots import snapshot_request, snapshot_take, snapshots_monthly
+from coverage.models import CoverageSnapshot, SnapshotStatus
+from orgs.models import Role
 from tests.factories import UserFactory, grant
 
 pytestmark = pytest.mark.django_db

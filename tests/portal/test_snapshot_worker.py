@@ -23,9 +23,10 @@ from celery.contrib.testing.worker import start_worker
 from django.db import OperationalError
 from openpyxl import load_workbook
 
+from coverage.models import CoverageSnapshot, SnapshotKind, SnapshotStatus
+from coverage.tasks import take_monthly_snapshots
+from notifications.models import Notification, NotificationKind
 from portal.celery import app
-from portal.models import CoverageSnapshot, Notification, NotificationKind, SnapshotKind, SnapshotStatus
-from portal.snapshot_tasks import take_monthly_snapshots
 from tests.test_celery_worker import broker
 
 TASK_TIMEOUT = 60
@@ -99,7 +100,7 @@ def test_real_worker_takes_the_monthly_snapshot(world, filesystem_broker, task_s
 @pytest.mark.timeout(120)
 @pytest.mark.usefixtures("seeded_transactional_db")
 def test_a_transient_error_is_retried_and_succeeds(world, filesystem_broker, task_states, monkeypatch):
-    from portal.actions import snapshots as actions
+    from coverage.actions import snapshots as actions
 
     real = actions.build_report
     calls = []

@@ -16,23 +16,15 @@ from django.utils import timezone
 from openpyxl import load_workbook
 
 from activities.models import Activity, ActivityKind, ComplianceRule
+from core.exceptions import ConflictError, DomainError
+from core.models import OutboxMessage
+from coverage.actions.snapshots import snapshot_request, snapshot_take, snapshots_monthly
+from coverage.models import CoverageSnapshot, SnapshotDimension, SnapshotKind, SnapshotRow, SnapshotStatus
+from coverage.selectors.figures import coverage_by_child, coverage_by_industry, coverage_by_street, coverage_for_org
+from coverage.selectors.snapshots import COVERAGE_FIELDS, snapshot_rows
 from members.models import RelationKind, Stage
-from orgs.models import Industry, Organization
-from orgs.selectors import coverage_by_child, coverage_by_industry, coverage_by_street, coverage_for_org
-from portal.actions.snapshots import snapshot_request, snapshot_take, snapshots_monthly
-from portal.exceptions import ConflictError, DomainError
-from portal.models import (
-    CoverageSnapshot,
-    Notification,
-    NotificationKind,
-    OutboxMessage,
-    Role,
-    SnapshotDimension,
-    SnapshotKind,
-    SnapshotRow,
-    SnapshotStatus,
-)
-from portal.selectors.snapshots import COVERAGE_FIELDS, snapshot_rows
+from notifications.models import Notification, NotificationKind
+from orgs.models import Industry, Organization, Role
 from services.models import RequestStatus
 from tests.factories import (
     MemberFactory,
@@ -295,7 +287,7 @@ def test_failed_take_is_marked_failed_and_a_retry_succeeds(world, monkeypatch, c
     def broken(**kwargs):
         raise RuntimeError("磁盘已满")
 
-    monkeypatch.setattr("portal.actions.snapshots.build_report", broken)
+    monkeypatch.setattr("coverage.actions.snapshots.build_report", broken)
     with pytest.raises(RuntimeError):
         snapshot_take(snapshot_id=snapshot.pk)
     snapshot.refresh_from_db()

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.utils import timezone
 
-from portal.crypto import blind_index, encrypt
+from core.crypto import blind_index, encrypt
 from services.credentials import secret_hash
 from services.models import (
     PointKind,

@@ -10,8 +10,8 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from portal.exceptions import ConflictError, DomainError
-from portal.models import Role
+from core.exceptions import ConflictError, DomainError
+from orgs.models import Role
 from services.actions import handling
 from services.models import (
     TRANSITIONS,

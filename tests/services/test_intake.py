@@ -11,10 +11,10 @@ from django.db import connection
 from django.test import RequestFactory, override_settings
 from django.utils import timezone
 
+from core.crypto import blind_index, decrypt
+from core.exceptions import DomainError
 from orgs.actions import org_dissolve
 from orgs.models import OrgKind
-from portal.crypto import blind_index, decrypt
-from portal.exceptions import DomainError
 from services import throttle
 from services.actions.intake import (
     CODE_ALPHABET,

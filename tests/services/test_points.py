@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
-from portal.exceptions import DomainError
+from core.exceptions import DomainError
 from services.actions.points import service_point_create, service_point_update
 from services.models import PointKind, PointStatus, ServicePoint, WorkplaceReach
 from tests.factories import WorkplaceFactory, set_rule
@@ -177,7 +177,7 @@ def _count(client, url, params=None) -> int:
     ("services:point_list", {"status": "open", "amenity": "has_water"}),
     ("services:point_circle", None),
     ("services:point_circle", {"outside": "on"}),
-    ("orgs:gaps", None),
+    ("coverage:gaps", None),
 ])
 def test_query_count_constant_as_rows_grow(client, world, circle, url_name, params):
     from services.actions.points import reach_refresh
@@ -237,9 +237,9 @@ def test_circle_export(client, world, circle):
 # ---------------------------------------------------------------- org pages and the API
 def test_org_page_gaps_page_and_api_show_the_circle(client, world, circle):
     client.force_login(world.district_user)
-    html = client.get(reverse("orgs:org_detail", args=[world.root.pk])).content.decode()
+    html = client.get(reverse("coverage:org_detail", args=[world.root.pk])).content.decode()
     assert "15分钟服务圈覆盖单位" in html and 'data-figure="within_reach">4<' in html and "57.1%" in html
-    gaps = client.get(reverse("orgs:gaps")).content.decode()
+    gaps = client.get(reverse("coverage:gaps")).content.decode()
     section = gaps.split('data-gap="outside_circle"')[1].split("</ul>")[0]
     # Most gig workers first: g 25 (no coordinates), d 15 (P1, 4448 m), e 5 (no coordinates).
     assert section.index("G饿了么西街站") < section.index("D圆通加盟公司") < section.index("E快递平台区办")

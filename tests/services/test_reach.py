@@ -31,9 +31,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from coverage.selectors.figures import coverage_by_child, coverage_by_industry, coverage_by_street, coverage_for_org
 from orgs.actions import workplace_update
 from orgs.models import Workplace
-from orgs.selectors import coverage_by_child, coverage_by_industry, coverage_by_street, coverage_for_org
 from services.actions.points import reach_refresh
 from services.models import PointStatus, WorkplaceReach
 from services.reach import EARTH_RADIUS_M, PointGrid, haversine_m, nearest_brute_force

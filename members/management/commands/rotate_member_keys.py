@@ -11,8 +11,8 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from core import crypto
 from members.models import Member, MemberImport, RosterComparison
-from portal import crypto
 
 # model → encrypted text fields to rotate
 TARGETS = (

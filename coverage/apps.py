@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class CoverageConfig(AppConfig):
+    """Coverage figures, gaps, the home page, snapshots and their reports (above the domain apps)."""
+
+    name = "coverage"
+    verbose_name = "覆盖统计"

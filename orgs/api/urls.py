@@ -1,8 +1,0 @@
-from rest_framework.routers import DefaultRouter
-
-from orgs.api.views import OrganizationViewSet, WorkplaceViewSet
-
-router = DefaultRouter()
-router.register("orgs", OrganizationViewSet, basename="api-org")
-router.register("workplaces", WorkplaceViewSet, basename="api-workplace")
-urlpatterns = router.urls
