@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
-from core.models import OutboxMessage, Rule, User
+from core.models import AuditEntry, OutboxMessage, Rule, User
 
 admin.site.site_header = _("新就业群体党建工作平台 · 系统管理")
 admin.site.site_title = _("系统管理")
@@ -68,4 +68,16 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     list_filter = ["task"]
     date_hierarchy = "created_at"
     fields = ["task", "kwargs", "created_at", "available_at", "attempts", "last_error", "sent_at"]
+    readonly_fields = fields
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """The audit log, read-only (district staff read it on the portal's own page)."""
+
+    list_display = ["created_at", "actor_label", "action", "object_repr", "address"]
+    list_filter = ["action"]
+    date_hierarchy = "created_at"
+    search_fields = ["object_repr", "actor_label", "action"]
+    fields = ["created_at", "actor", "actor_label", "address", "action", "object_type", "object_id", "object_repr", "org_path", "changes"]
     readonly_fields = fields

@@ -83,3 +83,35 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task} #{self.pk}"
+
+
+# ---------------------------------------------------------------- the audit log (one for every write)
+class AuditEntry(models.Model):
+    """One write made through an action: who, when, from which address, on which object, what changed.
+
+    Written by `core.audit.audit_record` inside the action's transaction (no write without its row, no row
+    without its write). Personal data is masked in `changes` (encrypted columns and blind indexes never appear;
+    fields an action marks as personal show a mask). `org_path` is the treebeard path of the org the object
+    belongs to (a string, so the foundation needs no foreign key to orgs): the audit page filters a subtree
+    with one prefix scan. Nobody edits or deletes rows through the portal (read-only admin, no action)."""
+
+    created_at = models.DateTimeField(_("时间"), default=timezone.now, db_index=True)
+    actor = models.ForeignKey("portal.User", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("操作人"))
+    actor_label = models.CharField(_("操作人名称"), max_length=150, blank=True)  # kept if the account is deleted; "system" for tasks
+    address = models.CharField(_("来源地址"), max_length=64, blank=True)
+    action = models.CharField(_("操作"), max_length=60, db_index=True)  # "<resource>.<verb>", e.g. "org.update"
+    object_type = models.CharField(_("对象类型"), max_length=60)  # app_label.model
+    object_id = models.CharField(_("对象编号"), max_length=40, blank=True)
+    object_repr = models.CharField(_("对象"), max_length=200, blank=True)
+    org_path = models.CharField(_("所属组织路径"), max_length=255, blank=True, db_index=True)
+    changes = models.JSONField(_("变更内容"), default=dict, blank=True)  # {field: [before, after]} or {"note": ...}
+
+    class Meta:
+        verbose_name = _("操作日志")
+        verbose_name_plural = _("操作日志")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_object"),
+                   models.Index(fields=["actor", "-created_at"], name="audit_actor_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.object_repr} @ {self.created_at:%Y-%m-%d %H:%M}"

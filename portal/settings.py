@@ -152,6 +152,7 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "core.middleware.SessionLifetimeMiddleware",
     "core.middleware.AdminSuperuserOnlyMiddleware",
+    "core.audit.AuditContextMiddleware",
     # Last, as django-axes asks: turns a lockout flagged during authentication into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
