@@ -28,19 +28,41 @@ MASK = "***"
 
 
 class _System:
-    """The actor of background work (beat tasks, sweeps): never a user, never "allowed by default"."""
+    """The explicit actor of background work (beat tasks, sweeps, the demo loader, data fixes): it may do
+    what a superuser may, is never a user row (pk None: foreign keys to the actor stay empty, see `user_or_none`)
+    and is written as "system" in the audit log. `actor=None` is never accepted in its place."""
 
     pk = None
-    is_authenticated = False
-    is_active = False
-    is_superuser = False
+    id = None
+    is_authenticated = True
+    is_active = True
+    is_superuser = True
+    is_staff = False
     username = "system"
+    display_name = "system"
+
+    def has_perm(self, perm, obj=None) -> bool:
+        return True
 
     def __str__(self) -> str:
         return "system"
 
+    def __repr__(self) -> str:
+        return "SYSTEM"
+
 
 SYSTEM = _System()
+
+
+def user_or_none(actor):
+    """The actor as a value for a foreign key to User: the user, or None for SYSTEM."""
+    return None if actor is None or actor is SYSTEM else actor
+
+
+def require_actor(actor) -> None:
+    """Actions call this first: a missing actor is a programming error, never "allowed"."""
+    if actor is None:
+        raise ValueError("this action needs an actor (a user, or core.audit.SYSTEM for background work)")
 
 
 class AuditContextMiddleware:

@@ -62,6 +62,30 @@ def has_perm(user, perm: str) -> bool:
     return bool(grant_paths(user, perm))
 
 
+def may(user, perm: str, org) -> bool:
+    """One check: may `user` do `perm` at `org` (a grant allowing `perm` at the org or above it)? No query
+    beyond the user's cached grants. Superusers and the SYSTEM actor may; None may not."""
+    if user is None or not user.is_authenticated or not user.is_active:
+        return False
+    if user.is_superuser:
+        return True
+    return any(org.path.startswith(path) for path in grant_paths(user, perm))
+
+
+def orgs_where(user, perm: str):
+    """The active orgs where `user` may do `perm`: a queryset (one prefix scan per grant).
+    The one answer to "the orgs where I may X" (form choices, pickers, filters)."""
+    from orgs.models import Organization
+
+    qs = Organization.objects.active()
+    if user is None or not user.is_authenticated or not user.is_active:
+        return qs.none()
+    if user.is_superuser:
+        return qs
+    paths = grant_paths(user, perm)
+    return qs.filter(path_q("path", paths)) if paths else qs.none()
+
+
 def path_q(field: str, paths: list[str]) -> Q:
     """Q matching rows whose `field` (a treebeard path) lies under any of `paths`."""
     q = Q(pk__in=[])

@@ -21,8 +21,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from core.rules import rule_values
+from orgs import scoping
 from orgs.models import Assignment, Organization, OrgStatus, Workplace
-from orgs.scoping import grant_paths, path_q
+from orgs.scoping import grant_paths
 
 
 class CoverageState:
@@ -44,11 +45,7 @@ def org_scope_roots(*, user) -> QuerySet[Organization]:
 
 def orgs_where(*, user, perm: str) -> QuerySet[Organization]:
     """Active orgs at or under the nodes where the user holds a role allowing `perm` (e.g. "workplace.add")."""
-    qs = Organization.objects.active()
-    if user.is_superuser:
-        return qs
-    paths = grant_paths(user, perm)
-    return qs.filter(path_q("path", paths)) if paths else qs.none()
+    return scoping.orgs_where(user, perm)
 
 
 def org_children(*, user, parent: Organization, include_dissolved: bool = False) -> QuerySet[Organization]:
