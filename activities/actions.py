@@ -1,8 +1,10 @@
 """Organizational-life writes: log a record with attendance, edit/resubmit, return for correction, files.
 
-Every action re-checks scope (activity.add / activity.change / activity.review at the org or above), runs
-in one transaction, locks the row it changes and writes an ActivityEvent. Bad input raises DomainError
-with a Chinese message; nothing is half-written.
+Every action takes a required actor (a user; ``None`` raises ValueError, and SYSTEM may check but cannot
+be named as the person who logged, uploaded or approved something), re-checks scope (activity.add /
+activity.change / activity.review at the org or above), runs in one transaction, locks the row it changes
+and writes an ActivityEvent plus one audit row per object written (core.audit). Bad input raises
+DomainError with a Chinese message; nothing is half-written.
 
 Expected attendees default to the org's Party members (probationary + full) whose relation is here
 (held/pocket/lost contact) plus mobile members attached here. Members have no Party-group FK, so a
@@ -34,12 +36,13 @@ from activities.models import (
     AttendanceStatus,
 )
 from activities.selectors import expected_members
+from core.audit import audit_record, diff, field_values, require_actor, user_or_none
 from core.dates import check_date
 from core.exceptions import DomainError
 from core.rules import rule_int
 from members.models import RELATION_HERE, Member, Stage
 from orgs.models import Organization, OrgKind, OrgStatus
-from orgs.scoping import grant_paths
+from orgs.scoping import may
 
 __all__ = [
     "ACTIVITY_FIELDS", "ALLOWED_EXTENSIONS", "ActivityAlreadySaved", "SUBMISSION_TOKEN_RE", "activity_create", "activity_update", "activity_return",
@@ -78,10 +81,27 @@ class ActivityAlreadySaved(DomainError):
 
 
 def _require_perm(actor, perm: str, org: Organization, message: str) -> None:
-    if actor is None or actor.is_superuser:
-        return
-    if not any(org.path.startswith(path) for path in grant_paths(actor, perm)):
+    require_actor(actor)
+    if not may(actor, perm, org):
         raise DomainError(message, field="org")
+
+
+def _person(actor):
+    """The user a record names as its author (created_by, uploaded_by): SYSTEM is nobody, so it cannot."""
+    require_actor(actor)
+    user = user_or_none(actor)
+    if user is None:
+        raise ValueError("this action records the person who did it: pass a user, not SYSTEM")
+    return user
+
+
+# What the audit row of a record shows (the submission token and timestamps are noise).
+AUDIT_FIELDS = ("org_id", "party_group_id", "kind", "starts_at", "status", *ACTIVITY_FIELDS,
+                "voting_expected", "voting_present", "quorum_met")
+
+
+def _audit_values(activity: Activity) -> dict:
+    return field_values(activity, AUDIT_FIELDS)
 
 
 def is_voting(member: Member) -> bool:
@@ -241,6 +261,7 @@ def activity_create(
     if unknown:
         raise DomainError(_("不能设置字段：%(f)s") % {"f": ", ".join(sorted(unknown))})
     _require_perm(actor, "activity.add", org, _("您无权为该党组织登记组织生活。"))
+    author = _person(actor)
     token = submission_token if submission_token and SUBMISSION_TOKEN_RE.fullmatch(submission_token) else None
     replayed = _replayed(actor, token)
     if replayed is not None:
@@ -248,9 +269,14 @@ def activity_create(
     if starts_at is None:
         raise DomainError(_("请填写开始时间。"), field="starts_at")
     activity = Activity(org=org, kind=kind, starts_at=starts_at, topic=(topic or "").strip(), party_group=party_group,
-                        created_by=actor, submission_token=token, **fields)
+                        created_by=author, submission_token=token, **fields)
     _check_fields(activity)
     if _duplicate_of(activity) is not None:
+        # A concurrent identical post may have committed between the token check above and this one: the
+        # same form's copy is "already saved", not a clash with another record.
+        replayed = _replayed(actor, token)
+        if replayed is not None:
+            raise ActivityAlreadySaved(replayed)
         raise _duplicate_error(activity)
     cleaned = _clean_attendance(attendance)
     checked = [(upload, _check_upload(upload)) for upload in files or []]
@@ -258,7 +284,8 @@ def activity_create(
     _save_once(activity, actor=actor, token=token)
     _write_attendance(activity, cleaned)
     _apply_quorum(activity)
-    ActivityEvent.objects.create(activity=activity, kind=ActivityEventKind.SUBMITTED, actor=actor)
+    ActivityEvent.objects.create(activity=activity, kind=ActivityEventKind.SUBMITTED, actor=author)
+    audit_record(actor=actor, action="activity.create", obj=activity, changes=diff({}, _audit_values(activity)))
     _store_files(actor, activity, checked)  # last: nothing after it can fail and leave files behind
     return activity
 
@@ -268,6 +295,7 @@ def activity_update(
     *, actor, activity: Activity, attendance: dict | None = None, reason: str = "", **fields: Any,
 ) -> Activity:
     """Edit a record (kind, time, party group and ACTIVITY_FIELDS). A returned record becomes resubmitted."""
+    require_actor(actor)
     allowed = set(ACTIVITY_FIELDS) | {"kind", "starts_at", "party_group"}
     unknown = set(fields) - allowed
     if unknown:
@@ -275,6 +303,7 @@ def activity_update(
     if not Activity.objects.restrict(actor, "change").filter(pk=activity.pk).exists():
         raise DomainError(_("您无权修改该记录。"))
     activity = Activity.objects.select_for_update().select_related("org").get(pk=activity.pk)
+    before = _audit_values(activity)
     for name, value in fields.items():
         setattr(activity, name, value.strip() if isinstance(value, str) else value)
     _check_fields(activity)
@@ -291,14 +320,21 @@ def activity_update(
     _apply_quorum(activity)
     ActivityEvent.objects.create(
         activity=activity, kind=ActivityEventKind.RESUBMITTED if was_returned else ActivityEventKind.EDITED,
-        actor=actor, reason=(reason or "").strip(),
+        actor=user_or_none(actor), reason=(reason or "").strip(),
     )
+    changes = diff(before, _audit_values(activity))
+    if cleaned is not None:
+        changes["attendance"] = [None, activity.attendance.count()]  # rewritten: how many rows it has now
+    if (reason or "").strip():
+        changes["note"] = reason.strip()
+    audit_record(actor=actor, action="activity.update", obj=activity, changes=changes)
     return activity
 
 
 @transaction.atomic
 def activity_return(*, actor, activity: Activity, reason: str) -> Activity:
     """District staff return a record for correction, with a reason."""
+    require_actor(actor)
     if not Activity.objects.restrict(actor, "review").filter(pk=activity.pk).exists():
         raise DomainError(_("您无权退回该记录。"))
     reason = (reason or "").strip()
@@ -307,9 +343,12 @@ def activity_return(*, actor, activity: Activity, reason: str) -> Activity:
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
     if activity.status == ActivityStatus.RETURNED:
         raise DomainError(_("该记录已退回，等待修改后重新提交。"))
+    from_status = activity.status
     activity.status = ActivityStatus.RETURNED
     activity.save(update_fields=["status", "updated_at"])
-    ActivityEvent.objects.create(activity=activity, kind=ActivityEventKind.RETURNED, actor=actor, reason=reason)
+    ActivityEvent.objects.create(activity=activity, kind=ActivityEventKind.RETURNED, actor=user_or_none(actor), reason=reason)
+    audit_record(actor=actor, action="activity.return", obj=activity,
+                 changes={"status": [from_status, activity.status], "note": reason})
     return activity
 
 
@@ -378,11 +417,14 @@ def _store_file(actor, activity: Activity, upload, checked: tuple[str, str, bool
     name, content_type, is_photo = checked
     extension = name.rsplit(".", 1)[-1].lower()
     record = ActivityFile(activity=activity, original_name=name, content_type=content_type, size=upload.size,
-                          is_photo=is_photo, uploaded_by=actor)
+                          is_photo=is_photo, uploaded_by=_person(actor))
     # A neutral stored name: the original name is kept only as data.
     record.file.save(f"{activity.pk}.{extension}", upload, save=False)
     written.append(record.file.name)
     record.save()
+    # Inside the try of _store_files: if the audit row fails, the file written to disk is removed again.
+    audit_record(actor=actor, action="activity_file.add", obj=record, org=activity.org,
+                 changes={"activity": [None, activity.pk], "original_name": [None, name], "size": [None, upload.size]})
     return record
 
 
@@ -407,21 +449,25 @@ def _store_files(actor, activity: Activity, checked: list) -> list[ActivityFile]
 @transaction.atomic
 def activity_add_files(*, actor, activity: Activity, uploads: list) -> list[ActivityFile]:
     """Several uploads at once: each is checked, and the record's new total, before any is stored."""
+    _person(actor)
     if not Activity.objects.restrict(actor, "change").filter(pk=activity.pk).exists():
         raise DomainError(_("您无权修改该记录。"))
     if not uploads:
         raise DomainError(_("请选择要上传的文件。"), field="files")
     checked = [(upload, _check_upload(upload)) for upload in uploads]
-    locked = Activity.objects.select_for_update().get(pk=activity.pk)
+    locked = Activity.objects.select_for_update().select_related("org").get(pk=activity.pk)
     _check_total(locked.pk, [upload for upload, _info in checked])
     return _store_files(actor, locked, checked)
 
 
 @transaction.atomic
 def activity_remove_file(*, actor, file: ActivityFile) -> None:
+    require_actor(actor)
     if not Activity.objects.restrict(actor, "change").filter(pk=file.activity_id).exists():
         raise DomainError(_("您无权修改该记录。"))
-    record = ActivityFile.objects.select_for_update().get(pk=file.pk)
+    record = ActivityFile.objects.select_for_update(of=("self",)).select_related("activity__org").get(pk=file.pk)
+    audit_record(actor=actor, action="activity_file.remove", obj=record, org=record.activity.org,  # before: delete clears pk
+                 changes={"activity": [record.activity_id, None], "original_name": [record.original_name, None]})
     stored = record.file.name
     storage = record.file.storage
     record.delete()

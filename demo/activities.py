@@ -13,6 +13,7 @@ Profiles (by branch position, so the board always has something to show):
   the quarter they were founded in).
 Attendance: the branch's Party members (a committee meeting: its first five; a group meeting: the group's
 share), mostly present, some on leave with a reason, a few absent.
+Audit: one summary row (SYSTEM, "activity.demo_load") with the counts, not one per record.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def _months():
 
 def load_demo_activities(stdout=None) -> int:
     """Create the demo's activities, attendance and one exemption; return how many activities were created."""
+    from core.audit import SYSTEM, audit_record
     from core.models import User
     from demo.orgs import DEMO_ROOT_CODE
     from members.models import PARTY_MEMBER_STAGES, Member
@@ -149,6 +151,9 @@ def load_demo_activities(stdout=None) -> int:
                 org=exempt_branch, rule=None, starts_on=this_quarter_start, ends_on=DEMO_ACTIVITIES_UNTIL,
                 reason="站点整体搬迁，经区委两新工委批准本季度暂缓开展组织生活", approved_by=author,
             )
+        audit_record(actor=SYSTEM, action="activity.demo_load", org=root, object_type=Activity._meta.label_lower,
+                     changes={"note": "demo", "count": len(activities), "attendance": len(rows),
+                              "exemptions": int(exempt_branch is not None)})
     if stdout is not None:
         stdout.write(f"组织生活记录：{len(activities)} 条，出席记录 {len(rows)} 条\n")
     return len(activities)

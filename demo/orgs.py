@@ -32,6 +32,7 @@ from django.db import transaction
 from django.db.models import Count, Q
 
 from core import crypto
+from core.audit import SYSTEM
 from core.models import User
 from core.rules import rule_int
 from coverage.selectors.figures import annotate_coverage
@@ -641,7 +642,7 @@ class _Builder:
     # ---- orgs
     def build_root_and_committees(self) -> None:
         root = org_create(
-            actor=None, parent=None, kind=OrgKind.DISTRICT_COMMITTEE, name="中共示范区委两新工委", code=DEMO_ROOT_CODE,
+            actor=SYSTEM, parent=None, kind=OrgKind.DISTRICT_COMMITTEE, name="中共示范区委两新工委", code=DEMO_ROOT_CODE,
             region=self.regions["district"], secretary_name=self.person_name(), established_on=dt.date(2019, 6, 28),
             document_number="示委〔2019〕21号", reason="成立区委两新工委，统筹新就业群体党建工作。",
         )

@@ -254,8 +254,13 @@ def load_demo_services() -> tuple[int, int]:
             entry.request = request
         TimelineEntry.objects.bulk_create(entries)
         created += 1
+    from core.audit import SYSTEM, audit_record
     from services.actions.handling import requests_escalate_overdue
 
+    # One summary row for the bulk load (SYSTEM), not one per point or request; the rows are inserted
+    # directly, so it is written here rather than by the actions.
+    audit_record(actor=SYSTEM, action="service_request.demo_load", org=root, object_type=ServiceRequest._meta.label_lower,
+                 changes={"note": "demo", "count": created, "service_points": len(points)})
     requests_escalate_overdue(now=now)
     return (len(points), created)
 

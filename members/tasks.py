@@ -7,6 +7,7 @@ from celery import Task, shared_task
 from django.db import InterfaceError, OperationalError
 from django.utils.translation import gettext as _
 
+from core.audit import SYSTEM
 from core.tasks import portal_task
 from members.actions.imports import roster_comparison_fail, roster_comparison_run, uploads_purge
 from members.actions.transfers import transfers_expire
@@ -45,7 +46,7 @@ def compare_roster(comparison_id: int) -> None:
 def purge_uploads() -> dict:
     """Daily (beat): delete unconfirmed imports and failed or unfinished roster comparisons older than rule
     `upload_retention_days`. Idempotent."""
-    return uploads_purge()
+    return uploads_purge(actor=SYSTEM)
 
 
 # Transfers: close transfers whose letter (介绍信) has lapsed (idempotent: a second run finds nothing).
@@ -59,6 +60,6 @@ def purge_uploads() -> dict:
 )
 def expire_transfers(today: str | None = None) -> int:
     """Expire open transfers whose letter lapsed before `today` (ISO date; default: the local date)."""
-    count = transfers_expire(today=dt.date.fromisoformat(today) if today else None)
+    count = transfers_expire(actor=SYSTEM, today=dt.date.fromisoformat(today) if today else None)
     logger.info("transfers expired: %s", count)
     return count

@@ -16,6 +16,9 @@ def role_menu(request) -> dict:
                     "activities": has_perm(user, "activity.view"),
                     "service_requests": has_perm(user, "service_request.view"),
                     "service_points": has_perm(user, "service_point.view"),
-                    "reminder_rules": has_perm(user, "reminder_rule.view")},
+                    "reminder_rules": has_perm(user, "reminder_rule.view"),
+                    "rules": has_perm(user, "rule.view"),
+                    "audit": has_perm(user, "audit.view"),
+                    "users": has_perm(user, "user.view")},
         "nav_snapshots_url": optional_url("snapshots:snapshot_list") if has_perm(user, "snapshot.view") else None,
     }

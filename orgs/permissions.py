@@ -30,7 +30,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "transfer.view", "transfer.add", "transfer.change",
             "member_import.view", "member_import.add",
             "roster.view", "roster.add",
-            "reveal_log.view", "security_event.view",
+            "reveal_log.view", "security_event.view", "audit.view",
             "activity.view", "activity.add", "activity.change", "activity.review",
             "exemption.view", "exemption.add",
             "service_request.view", "service_request.change", "service_request.reveal",
@@ -39,6 +39,8 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "stats.view",
             "reminder_rule.view", "reminder_rule.change",
             "snapshot.view", "snapshot.add",
+            "user.view", "user.add", "user.change",
+            "rule.view", "rule.change",
         }
     ),
     Role.SECRETARY: frozenset(

@@ -2,7 +2,7 @@
 
 Plain factory-boy factories for flat models; helper functions for tree nodes, because
 treebeard computes paths itself (nodes are created only through its manager API) and
-organizations are created only through `orgs.actions.org_create` (actor=None: the system).
+organizations are created only through `orgs.actions.org_create` (actor=SYSTEM unless a test passes a user).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from django.contrib.auth.hashers import make_password
 from django.utils import timezone
 from factory.django import DjangoModelFactory
 
+from core.audit import SYSTEM
 from core.models import Rule, User
 from members.models import Member, Occupation, RelationKind, Stage
 from orgs.actions import org_create
@@ -132,7 +133,7 @@ def make_org(
     if formation_mode is None:
         formation_mode = _DEFAULT_FORMATION.get(kind, "")
     return org_create(
-        actor=actor,
+        actor=SYSTEM if actor is None else actor,
         parent=parent,
         kind=kind,
         name=name or f"党组织{n}",

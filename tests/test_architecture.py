@@ -132,7 +132,7 @@ def _all_patterns(resolver=None, prefix=""):
             yield prefix + entry.name, entry
 
 
-PUBLIC = {"login", "logout", "healthz", "set_language"}
+PUBLIC = {"login", "logout", "healthz", "set_language", "users:password_set"}
 #: Pages for gig workers without an account (services/public_urls.py): the only other pages open to anonymous users.
 PUBLIC_NAMESPACE = "public:"
 
@@ -167,3 +167,101 @@ def test_anonymous_pages_are_only_the_public_service_pages(client):
         if response.status_code == 200:
             opened.append(name)
     assert opened and all(name.startswith(PUBLIC_NAMESPACE) for name in opened), opened
+
+
+# ---------------------------------------------------------------- every write action leaves an audit row
+#: (module, function) pairs that take an `actor` (or sit in an actions module) but are not writes needing an
+#: AuditEntry of their own: checks and reads, and the functions that ARE a log. Say why for each new entry.
+EXEMPT: set[tuple[str, str]] = {
+    # the security-event log itself (orgs.models.SecurityEvent): recording an event is the record
+    ("orgs/actions/security.py", "security_event_record"),
+    ("orgs/actions/security.py", "rate_limited_event"),
+    ("members/actions/registry.py", "duplicate_refusals_record"),  # writes a security event, changes nothing else
+    # checks: they answer whether the actor may do something and change nothing
+    ("members/actions/transfers.py", "transfer_sides"),
+    ("members/actions/transfers.py", "transfer_available_steps"),
+    ("coverage/actions/snapshots.py", "may_request_snapshot"),
+    ("services/actions/handling.py", "can_change_request"),
+    ("services/actions/handling.py", "reroute_allowed"),
+    # reads of an upload before anything is written (onboarding_confirm writes and audits)
+    ("orgs/actions/onboarding.py", "onboarding_parse"),
+    ("orgs/actions/onboarding.py", "onboarding_validate"),
+    ("orgs/actions/onboarding.py", "onboarding_link_rows"),  # links derive from the account's state; nothing stored
+    # a history row written by the request actions that audit (never called by a view)
+    ("services/actions/common.py", "timeline_add"),
+}
+
+
+def _action_modules() -> list[Path]:
+    """`<app>/actions/*.py`, `<app>/actions.py` (and `<app>/*_actions.py`) of every app above core."""
+    patterns = ("actions/*.py", "actions.py", "*_actions.py")
+    return sorted({p for app in LAYERS if app != "core" for pattern in patterns for p in (ROOT / app).glob(pattern)})
+
+
+def _takes_actor(node: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """The signature has an `actor` parameter that can be passed by keyword (keyword-only or ordinary)."""
+    return any(arg.arg == "actor" for arg in node.args.kwonlyargs + node.args.args)
+
+
+def _unaudited_actions(path: Path) -> list[str]:
+    """Public module-level functions of `path` taking `actor` whose body calls `audit_record` neither directly
+    (`audit_record(...)`, an `import ... as` alias of it, `audit.audit_record(...)`) nor through module-level
+    functions of the same module that do (followed through the module's own calls, e.g. activity_add_file ->
+    activity_add_files -> _store_files -> _store_file; calls into other modules are not followed)."""
+    tree = ast.parse(path.read_text())
+    audit_names = {"audit_record"} | {
+        alias.asname for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)
+        for alias in node.names if alias.name == "audit_record" and alias.asname
+    }
+    functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}
+
+    def calls(function) -> list[ast.expr]:
+        return [node.func for stmt in function.body for node in ast.walk(stmt) if isinstance(node, ast.Call)]
+
+    def audits(name: str, seen: frozenset[str] = frozenset()) -> bool:
+        found = calls(functions[name])
+        if any((isinstance(f, ast.Name) and f.id in audit_names) or (isinstance(f, ast.Attribute) and f.attr == "audit_record")
+               for f in found):
+            return True
+        return any(isinstance(f, ast.Name) and f.id in functions and f.id not in seen and audits(f.id, seen | {name})
+                   for f in found)
+
+    return [name for name, function in functions.items()
+            if not name.startswith("_") and _takes_actor(function) and not audits(name)]
+
+
+def test_every_write_action_records_an_audit_row(tmp_path):
+    """Every public action taking an `actor` writes an AuditEntry (core.audit.audit_record) in its body or in a
+    helper of its module, so that no write leaves no trace on the audit page. Checks, reads and logs: EXEMPT."""
+    probe = tmp_path / "probe_actions.py"
+    probe.write_text(
+        "from core.audit import audit_record, audit_record as record\n"
+        "from core import audit\n"
+        "def direct(*, actor, obj):\n    audit_record(actor=actor, action='x.y', obj=obj)\n"
+        "def aliased(*, actor):\n    record(actor=actor, action='x.y')\n"
+        "def dotted(*, actor):\n    audit.audit_record(actor=actor, action='x.y')\n"
+        "def _helper(actor):\n    audit_record(actor=actor, action='x.y')\n"
+        "def via_helper(*, actor):\n    return _helper(actor)\n"
+        "def _deeper(actor):\n    return _helper(actor)\n"
+        "def two_levels(*, actor):\n    return _deeper(actor)\n"
+        "def _loop_a(actor):\n    return _loop_b(actor)\n"
+        "def _loop_b(actor):\n    return _loop_a(actor)\n"
+        "def loops(*, actor):\n    return _loop_a(actor)\n"
+        "def elsewhere(*, actor):\n    return other.audit_helper(actor=actor)\n"
+        "def forgets(*, actor, obj):\n    obj.save()\n"
+        "def positional(actor, obj):\n    obj.save()\n"
+        "def no_actor(*, obj):\n    obj.save()\n"
+        "def _private(*, actor):\n    pass\n"
+        "def only_mentions(*, actor):\n    return audit_record\n"
+    )
+    assert _unaudited_actions(probe) == ["loops", "elsewhere", "forgets", "positional", "only_mentions"]
+
+    modules = _action_modules()
+    assert ROOT / "orgs" / "actions" / "__init__.py" in modules and ROOT / "activities" / "actions.py" in modules
+    stale = [f"{module}: {name}" for module, name in sorted(EXEMPT)
+             if not (ROOT / module).is_file() or name not in {
+                 n.name for n in ast.parse((ROOT / module).read_text()).body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)}]
+    assert stale == [], "EXEMPT names functions that no longer exist"
+    offenders = [f"{path.relative_to(ROOT)}: {name}" for path in modules for name in _unaudited_actions(path)
+                 if (str(path.relative_to(ROOT)), name) not in EXEMPT]
+    assert offenders == [], "these actions write no audit row (core.audit.audit_record); audit them or add them to EXEMPT:\n" + "\n".join(offenders)

@@ -4,6 +4,11 @@
 Idempotent throughout (Celery is at-least-once, beat may tick twice): monthly snapshots are unique per
 (org, month) in the database; taking a snapshot locks its row and returns a ready one as is; a retried
 take deletes the rows of the failed attempt first, inside the same transaction that writes the new ones.
+
+Audit (core.audit): a request is written as its actor ("snapshot.request"; the actor is required, None raises
+ValueError); what the worker and the monthly beat do is written as SYSTEM ("snapshot.create" for a new
+monthly snapshot, "snapshot.take" when one is ready, "snapshot.fail" when an attempt failed). The rows and
+the report of a snapshot are its content, not separate audit rows.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from django.utils.translation import gettext as _
 from activities.compliance import period_containing
 from activities.models import Cycle
 from core.actions.outbox import outbox_enqueue
+from core.audit import SYSTEM, audit_record, require_actor, user_or_none
 from core.exceptions import ConflictError, DomainError
 from core.models import OutboxMessage
 from core.signals import notice_requested
@@ -68,6 +74,7 @@ def _clean(snapshot: CoverageSnapshot) -> None:
 @transaction.atomic
 def snapshot_request(*, actor, org: Organization) -> CoverageSnapshot:
     """An on-demand snapshot of `org`'s subtree for this month so far; taken by a worker after commit."""
+    require_actor(actor)
     if not may_request_snapshot(actor, org):
         raise DomainError(_("您无权为该党组织生成覆盖情况快照。"), field="org")
     # Serialize two clicks for the same org: the second sees the first's pending snapshot.
@@ -82,10 +89,13 @@ def snapshot_request(*, actor, org: Organization) -> CoverageSnapshot:
     today = timezone.localdate()
     snapshot = CoverageSnapshot(
         org=org, kind=SnapshotKind.ON_DEMAND, period_start=today.replace(day=1), period_end=today,
-        status=SnapshotStatus.PENDING, requested_by=actor if actor.pk else None, requested_at=timezone.now(),
+        status=SnapshotStatus.PENDING, requested_by=user_or_none(actor), requested_at=timezone.now(),
     )
     _clean(snapshot)
     snapshot.save()
+    audit_record(actor=actor, action="snapshot.request", obj=snapshot, changes={
+        "kind": [None, snapshot.kind], "period_start": [None, snapshot.period_start.isoformat()],
+        "period_end": [None, snapshot.period_end.isoformat()]})
     _schedule(snapshot.pk)
     logger.info("snapshot %s requested (on demand)", snapshot.pk)
     return snapshot
@@ -115,6 +125,8 @@ def _monthly_snapshot(*, org: Organization, period_start: dt.date, period_end: d
     except IntegrityError:  # a concurrent beat created it between our read and our insert
         snapshot, created = CoverageSnapshot.objects.get(org=org, kind=SnapshotKind.MONTHLY, period_start=period_start), False
     if created:
+        audit_record(actor=SYSTEM, action="snapshot.create", obj=snapshot, changes={
+            "note": "monthly", "period_start": [None, period_start.isoformat()], "period_end": [None, period_end.isoformat()]})
         logger.info("snapshot %s created (monthly %s)", snapshot.pk, period_start.isoformat())
     if snapshot.status != SnapshotStatus.READY:
         _schedule(snapshot.pk)
@@ -160,6 +172,8 @@ def _take(*, snapshot_id: int, now: dt.datetime) -> CoverageSnapshot:
     snapshot.status = SnapshotStatus.READY
     snapshot.error = ""
     snapshot.save(update_fields=["taken_at", "report", "report_built_at", "status", "error"])
+    audit_record(actor=SYSTEM, action="snapshot.take", obj=snapshot,
+                 changes={"status": [SnapshotStatus.RUNNING, SnapshotStatus.READY], "rows": [None, len(rows)]})
 
     recipients = snapshot_recipients(snapshot=snapshot)
     # The inbox sits above coverage: ask it through the foundation's signal (same transaction).
@@ -180,9 +194,13 @@ def _mark_failed(snapshot_id: int, exc: Exception) -> None:
     error = f"{type(exc).__name__}: {exc}"[:2000]
     try:
         with transaction.atomic():
-            CoverageSnapshot.objects.filter(pk=snapshot_id).exclude(status=SnapshotStatus.READY).update(
+            snapshot = CoverageSnapshot.objects.select_related("org").filter(pk=snapshot_id).first()
+            marked = CoverageSnapshot.objects.filter(pk=snapshot_id).exclude(status=SnapshotStatus.READY).update(
                 status=SnapshotStatus.FAILED, error=error,
             )
+            if marked and snapshot is not None:  # the error text stays on the snapshot, the row says what kind
+                audit_record(actor=SYSTEM, action="snapshot.fail", obj=snapshot,
+                             changes={"status": [snapshot.status, SnapshotStatus.FAILED], "note": type(exc).__name__})
     except Exception:  # the database itself may be what failed; the task's retry will try again
         logger.exception("snapshot %s: could not record the failure", snapshot_id)
 

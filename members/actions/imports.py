@@ -15,6 +15,11 @@ through orgs.actions.workplace_headcounts_apply (history rows), for a user who m
 
 Unconfirmed imports and failed or unfinished comparisons are deleted after rule `upload_retention_days`
 (`uploads_purge`, a daily beat task).
+
+Audit: an upload ("member_import.upload", "roster.upload"), a confirmation ("member_import.confirm", plus
+"member.create" for each member created, or one summary row beyond AUDIT_BULK_LIMIT members), a headcount
+confirmation ("roster.headcounts_apply") and a purge ("uploads.purge", counts) each write AuditEntry rows.
+Uploads are a person's (the uploader is recorded): SYSTEM is refused there.
 """
 
 from __future__ import annotations
@@ -33,6 +38,8 @@ from django.utils.translation import gettext as _
 from openpyxl.utils.datetime import from_excel
 
 from core import crypto
+from core.audit import audit_record, field_values, require_actor, user_or_none
+from core.audit import diff as values_diff
 from core.dates import check_date, date_bounds
 from core.exceptions import ConflictError, DomainError
 from core.rules import rule_int
@@ -66,11 +73,18 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 LOOKUP_CHUNK = 1000
+# A confirmation creating more members than this writes one summary AuditEntry instead of one per member.
+AUDIT_BULK_LIMIT = 1000
+# What the audit row of an upload shows (never the file, never the error list's size-unbounded detail).
+_IMPORT_AUDIT_FIELDS = ("org_id", "filename", "status", "total_rows", "valid_rows", "created_count", "confirmed_at")
+_ROSTER_AUDIT_FIELDS = ("org_id", "platform", "filename", "status", "total_rows", "headcounts_applied_at",
+                        "headcounts_applied_by_id")
 ROSTER_UPLOAD_WINDOW = dt.timedelta(hours=24)
 
 
 # ---------------------------------------------------------------- shared helpers
 def _require_perm_at(actor, perm: str, org: Organization | None, message: str) -> None:
+    require_actor(actor)
     if org is None or org.status != OrgStatus.ACTIVE:
         raise DomainError(_("请选择一个正常状态的党组织。"), field="org")
     if actor is None or not actor.is_authenticated:
@@ -79,6 +93,12 @@ def _require_perm_at(actor, perm: str, org: Organization | None, message: str) -
         return
     if not any(org.path.startswith(path) for path in grant_paths(actor, perm)):
         raise DomainError(message, field="org")
+
+
+def _require_uploader(actor) -> None:
+    require_actor(actor)
+    if user_or_none(actor) is None:
+        raise ValueError("an upload is a person's (uploaded_by, the per-user limit): SYSTEM cannot upload")
 
 
 def _pack(data: bytes) -> str:
@@ -339,6 +359,7 @@ def member_import_upload(*, actor, org: Organization, filename: str, data: bytes
     each is a logged duplicate refusal (recorded before the preview's transaction); past the daily limit
     the whole upload is refused with the rate-limit message.
     """
+    _require_uploader(actor)
     _require_perm_at(actor, "member_import.add", org, _("您无权向该党组织导入党员。"))
     _require_perm_at(actor, "member.add", org, _("您无权在该党组织登记党员。"))
     spreadsheets.check_upload(filename=filename, size=len(data), allowed=("xlsx",))
@@ -370,6 +391,8 @@ def _member_import_store(*, actor, org: Organization, filename: str, data: bytes
     )
     member_import.full_clean(exclude=["file_encrypted"])
     member_import.save()
+    audit_record(actor=actor, action="member_import.upload", obj=member_import,
+                 changes=values_diff({}, field_values(member_import, _IMPORT_AUDIT_FIELDS)))
     logger.info("member import %s previewed: rows=%s valid=%s", member_import.pk, total, valid)
     return member_import
 
@@ -377,6 +400,7 @@ def _member_import_store(*, actor, org: Organization, filename: str, data: bytes
 @transaction.atomic
 def member_import_confirm(*, actor, member_import: MemberImport) -> MemberImport:
     """Create every row that passed the preview, in one transaction: all of them or none."""
+    require_actor(actor)
     if not MemberImport.objects.restrict(actor, "add").filter(pk=member_import.pk).exists():
         raise DomainError(_("您无权确认该导入。"))
     member_import = MemberImport.objects.select_for_update().select_related("org").get(pk=member_import.pk)
@@ -387,6 +411,8 @@ def member_import_confirm(*, actor, member_import: MemberImport) -> MemberImport
     skipped = {e["row"] for e in member_import.errors}
     _total, rows = _validate_import(actor=actor, data=_unpack(member_import.file_encrypted))
     today = timezone.localdate()
+    before = field_values(member_import, _IMPORT_AUDIT_FIELDS)
+    per_member = sum(1 for row in rows if row.number not in skipped) <= AUDIT_BULK_LIMIT
     created = 0
     for row in rows:
         if row.number in skipped:
@@ -396,7 +422,7 @@ def member_import_confirm(*, actor, member_import: MemberImport) -> MemberImport
             raise DomainError(_("第%(row)d行（%(col)s）：%(reason)s 数据在预览后发生了变化，本次未导入任何党员，请重新上传预览。")
                               % {"row": row.number, "col": column, "reason": reason})
         try:
-            member_create(actor=actor, org=member_import.org, today=today, **_create_kwargs(row))
+            member_create(actor=actor, org=member_import.org, today=today, _audit=per_member, **_create_kwargs(row))
         except DomainError as exc:
             column = _LABEL_BY_FIELD.get(exc.field or "__all__", "")
             raise DomainError(_("第%(row)d行（%(col)s）：%(reason)s 本次未导入任何党员。")
@@ -407,6 +433,10 @@ def member_import_confirm(*, actor, member_import: MemberImport) -> MemberImport
     member_import.confirmed_at = timezone.now()
     member_import.file_encrypted = ""
     member_import.save(update_fields=["status", "created_count", "confirmed_at", "file_encrypted"])
+    changes = values_diff(before, field_values(member_import, _IMPORT_AUDIT_FIELDS))
+    if not per_member:
+        changes["note"] = f"{created} members created; one summary row instead of one member.create row each"
+    audit_record(actor=actor, action="member_import.confirm", obj=member_import, changes=changes)
     logger.info("member import %s confirmed: created=%s", member_import.pk, created)
     return member_import
 
@@ -423,6 +453,7 @@ def roster_comparison_start(*, actor, org: Organization, platform: str, filename
     """Check the roster file, count the upload against the user's daily limit (a ROSTER_UPLOAD security
     event, recorded before anything else is written; over the limit RateLimitedError and nothing is
     written), keep the file encrypted until the task reads it, and enqueue the comparison on commit."""
+    _require_uploader(actor)
     _require_perm_at(actor, "roster.add", org, _("您无权在该党组织范围内进行名单比对。"))
     spreadsheets.check_upload(filename=filename, size=len(data), allowed=ROSTER_TYPES)
     sheet = spreadsheets.read_sheet(data, filename)  # refuse unreadable files now, with a clear message
@@ -443,6 +474,8 @@ def roster_comparison_start(*, actor, org: Organization, platform: str, filename
         )
         comparison.full_clean(exclude=["upload_encrypted"])
         comparison.save()
+        audit_record(actor=actor, action="roster.upload", obj=comparison,
+                     changes=values_diff({}, field_values(comparison, _ROSTER_AUDIT_FIELDS)))
         SecurityEvent.objects.filter(pk=event.pk).update(details={"comparison": comparison.pk, "rows": rows})
         _enqueue_comparison(comparison.pk)
     return comparison
@@ -655,6 +688,7 @@ def roster_headcounts_apply(*, actor, comparison: RosterComparison) -> list[Work
     second confirmation is a ConflictError and writes nothing."""
     from orgs.actions import workplace_headcounts_apply
 
+    require_actor(actor)
     if not RosterComparison.objects.restrict(actor, "view").filter(pk=comparison.pk).exists():
         raise DomainError(_("您无权确认该比对结果。"))
     comparison = RosterComparison.objects.select_for_update().get(pk=comparison.pk)
@@ -673,18 +707,24 @@ def roster_headcounts_apply(*, actor, comparison: RosterComparison) -> list[Work
     if not changes:
         raise DomainError(_("名单人数与各单位现有从业人数一致，无需更新。"))
     changed = workplace_headcounts_apply(actor=actor, changes=changes, source=f"花名册比对 #{comparison.pk}")
+    before = field_values(comparison, _ROSTER_AUDIT_FIELDS)
     comparison.headcounts_applied_at = timezone.now()
-    comparison.headcounts_applied_by = actor if getattr(actor, "pk", None) else None
+    comparison.headcounts_applied_by = user_or_none(actor)
     comparison.save(update_fields=["headcounts_applied_at", "headcounts_applied_by"])
+    audit_record(actor=actor, action="roster.headcounts_apply", obj=comparison, changes={
+        **values_diff(before, field_values(comparison, _ROSTER_AUDIT_FIELDS)), "workplaces": len(changed),
+    })
     logger.info("roster comparison %s: headcounts applied to %s workplaces", comparison.pk, len(changed))
     return changed
 
 
 # ---------------------------------------------------------------- purge of abandoned uploads
-def uploads_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
+def uploads_purge(*, actor, now: dt.datetime | None = None) -> dict[str, int]:
     """Delete uploads that still hold (or held) encrypted personal data and were left behind: member imports
     never confirmed and roster comparisons that failed or never finished, older than rule
-    `upload_retention_days`. Idempotent (a second run finds nothing)."""
+    `upload_retention_days`. Idempotent (a second run finds nothing). The daily task passes SYSTEM; a run
+    that deleted something writes one summary AuditEntry ("uploads.purge", the counts)."""
+    require_actor(actor)
     now = now or timezone.now()
     cutoff = now - dt.timedelta(days=rule_int("upload_retention_days"))
     with transaction.atomic():
@@ -696,6 +736,10 @@ def uploads_purge(*, now: dt.datetime | None = None) -> dict[str, int]:
         comparison_ids = list(comparisons.values_list("pk", flat=True))
         RosterComparison.objects.filter(pk__in=comparison_ids).delete()
         RosterComparison.objects.filter(status=UploadStatus.DONE).exclude(upload_encrypted="").update(upload_encrypted="")
-    result = {"imports": imports, "comparisons": len(comparison_ids)}
+        result = {"imports": imports, "comparisons": len(comparison_ids)}
+        if imports or comparison_ids:
+            audit_record(actor=actor, action="uploads.purge", object_type="members.upload", changes={
+                "note": f"older than {cutoff.date().isoformat()}", **result,
+            })
     logger.info("uploads purged: imports=%s comparisons=%s", result["imports"], result["comparisons"])
     return result

@@ -2,7 +2,7 @@
 
 Each step is checked against rule rows (core.rules; seeded by portal/migrations/0003_member_rules.py)
 and a refusal says in Chinese which rule failed and, where it helps, the earliest date that would pass.
-Every change writes a StageEvent.
+Every change writes a StageEvent and an AuditEntry (before/after of the stage, dates, training hours).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import audit_record, field_values, require_actor, user_or_none
+from core.audit import diff as values_diff
 from core.dates import add_months
 from core.exceptions import DomainError
 from core.rules import rule_values
@@ -45,9 +47,15 @@ def _out_of_range() -> str:
 
 
 def _locked_member_in_scope(actor, member: Member) -> Member:
-    if actor is not None and not Member.objects.restrict(actor, "change").filter(pk=member.pk).exists():
+    require_actor(actor)
+    if not Member.objects.restrict(actor, "change").filter(pk=member.pk).exists():
         raise DomainError(_("您无权办理该党员的发展事项。"))
     return Member.objects.select_for_update().get(pk=member.pk)
+
+
+def _audit(actor, action: str, member: Member, before: dict) -> None:
+    changes = {k: v for k, v in values_diff(before, field_values(member)).items() if k not in ("created_at", "updated_at")}
+    audit_record(actor=actor, action=action, obj=member, changes=changes)
 
 
 def _stage_label(stage: str) -> str:
@@ -84,6 +92,7 @@ def member_advance(
             field="on",
         )
     rules = rule_values("activist_min_months", "candidate_training_hours", "probation_months")
+    before = field_values(member)
 
     if expected == Stage.CANDIDATE:
         months = int(rules["activist_min_months"])
@@ -124,8 +133,9 @@ def member_advance(
     member.save()
     StageEvent.objects.create(
         member=member, from_stage=current, to_stage=expected, happened_on=on, note=(note or "").strip(),
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=user_or_none(actor),
     )
+    _audit(actor, "member.advance", member, before)
     return member
 
 
@@ -145,11 +155,13 @@ def member_extend_probation(*, actor, member: Member, months: int, reason: str, 
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise DomainError(_("请填写延长预备期的原因（支部大会决议）。"), field="reason")
+    before = field_values(member)
     member.probation_extended_months = months
     member.save()
     StageEvent.objects.create(
         member=member, from_stage=Stage.PROBATIONARY, to_stage=Stage.PROBATIONARY, happened_on=on or timezone.localdate(),
         note=_("延长预备期%(months)d个月：%(reason)s") % {"months": months, "reason": reason},
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=user_or_none(actor),
     )
+    _audit(actor, "member.extend_probation", member, before)
     return member

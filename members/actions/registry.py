@@ -1,4 +1,8 @@
-"""Member registry writes: create, update, reveal. The joining pipeline lives in members.actions.pipeline."""
+"""Member registry writes: create, update, reveal. The joining pipeline lives in members.actions.pipeline.
+
+Each write needs an actor (a user or core.audit.SYSTEM) and records an AuditEntry in its transaction. The
+audit row never holds personal data: encrypted columns and blind indexes are never copied, and a changed
+ID number or phone shows only as a mask ("***" → "***"); a reveal records which field, never its value."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import crypto
+from core.audit import audit_record, field_values, require_actor, user_or_none
+from core.audit import diff as values_diff
 from core.exceptions import DomainError
 from core.rules import rule_int
 from members.models import Member, MemberRoleAssignment, RelationKind, RevealField, RevealLog, Stage, StageEvent
@@ -75,7 +81,8 @@ def duplicate_refusals_record(*, actor, org: Organization | None, source: str, c
     """Log `count` duplicate-ID refusals for `actor` (SecurityEventKind.DUPLICATE_REFUSED, no personal data).
     Raises RateLimitedError instead once the user reached rule `duplicate_refusals_per_user_per_day` in 24 h.
     Call it outside any transaction that the refusal rolls back, so the rows survive."""
-    if actor is None or not getattr(actor, "pk", None) or count <= 0:
+    require_actor(actor)
+    if user_or_none(actor) is None or count <= 0:  # SYSTEM has no per-user limit to count against
         return
     from orgs.actions.security import rate_limited_event
     from orgs.models import SecurityEventKind
@@ -94,7 +101,7 @@ def _check_duplicate(actor, member: Member) -> None:
     existing = Member.objects.filter(id_number_index=member.id_number_index).exclude(pk=member.pk).select_related("org").first()
     if existing is None:
         return
-    if actor is not None and Member.objects.restrict(actor, "view").filter(pk=existing.pk).exists():
+    if Member.objects.restrict(actor, "view").filter(pk=existing.pk).exists():
         raise DuplicateRegistrationError(
             _("该身份证号已登记：%(name)s（%(org)s）。") % {"name": existing.name, "org": existing.org.name}, field="id_number"
         )
@@ -115,18 +122,29 @@ def _check_rules(member: Member, *, today: dt.date) -> None:
 def _check_org(actor, org: Organization | None, workplace: Workplace | None) -> None:
     if org is None or org.status != OrgStatus.ACTIVE:
         raise DomainError(_("请选择一个正常状态的党组织。"), field="org")
-    if workplace is not None and actor is not None and not Workplace.objects.restrict(actor, "view").filter(pk=workplace.pk).exists():
+    if workplace is not None and not Workplace.objects.restrict(actor, "view").filter(pk=workplace.pk).exists():
         raise DomainError(_("所选工作单位不在您的管理范围内。"), field="workplace")
 
 
 def _require_member_perm(actor, action: str, org: Organization) -> None:
-    """The actor holds member.<action> at `org` or above it."""
-    if actor is None or actor.is_superuser:
+    """The actor holds member.<action> at `org` or above it (superusers and SYSTEM everywhere)."""
+    require_actor(actor)
+    if actor.is_superuser:
         return
     from orgs.scoping import grant_paths
 
     if not any(org.path.startswith(path) for path in grant_paths(actor, f"member.{action}")):
         raise DomainError(_("您无权在该党组织登记或修改党员。"), field="org")
+
+
+def _audit_values(member: Member) -> dict[str, Any]:
+    """The member's fields for the audit diff: plain columns, plus markers for the ID number and phone (their
+    blind indexes under the personal names, so core.audit.diff shows a change as a mask, never a value)."""
+    values = {k: v for k, v in field_values(member).items() if k not in ("created_at", "updated_at")}
+    values["id_number"] = member.id_number_index
+    values["phone"] = member.phone_index
+    values["roles"] = sorted(member.roles.values_list("role", flat=True)) if member.pk else []
+    return values
 
 
 def _save(member: Member) -> None:
@@ -146,6 +164,7 @@ def member_create(*, actor, org: Organization, **kwargs: Any) -> Member:
 
     A refused duplicate ID number is logged (and rate-limited) after the write's transaction rolled back:
     beyond the daily limit the user gets the rate-limit message instead of the duplicate answer."""
+    require_actor(actor)
     try:
         return _member_create(actor=actor, org=org, **kwargs)
     except DuplicateRegistrationError:
@@ -156,8 +175,9 @@ def member_create(*, actor, org: Organization, **kwargs: Any) -> Member:
 @transaction.atomic
 def _member_create(
     *, actor, org: Organization, id_number: str, phone: str = "", workplace: Workplace | None = None,
-    roles: list[str] | None = None, today: dt.date | None = None, **fields: Any,
+    roles: list[str] | None = None, today: dt.date | None = None, _audit: bool = True, **fields: Any,
 ) -> Member:
+    """`_audit=False` only for member_import_confirm beyond its bulk limit (it writes one summary row instead)."""
     unknown = set(fields) - set(MEMBER_FIELDS)
     if unknown:
         raise DomainError(_("不能设置字段：%(f)s") % {"f": ", ".join(sorted(unknown))})
@@ -175,13 +195,16 @@ def _member_create(
     if roles:
         MemberRoleAssignment.objects.bulk_create([MemberRoleAssignment(member=member, role=role) for role in set(roles)])
     StageEvent.objects.create(member=member, from_stage="", to_stage=member.stage, happened_on=today, note=_("登记"),
-                              actor=actor if getattr(actor, "pk", None) else None)
+                              actor=user_or_none(actor))
+    if _audit:
+        audit_record(actor=actor, action="member.create", obj=member, changes=values_diff({"roles": []}, _audit_values(member)))
     return member
 
 
 def member_update(*, actor, member: Member, **kwargs: Any) -> Member:
     """Edit a member's record. Stage and org are not edited here: the pipeline and transfers change them.
     A refused duplicate ID number is logged and rate-limited like in member_create."""
+    require_actor(actor)
     try:
         return _member_update(actor=actor, member=member, **kwargs)
     except DuplicateRegistrationError:
@@ -205,6 +228,7 @@ def _member_update(
     if not Member.objects.restrict(actor, "change").filter(pk=member.pk).exists():
         raise DomainError(_("您无权修改该党员信息。"))
     member = Member.objects.select_for_update().get(pk=member.pk)
+    before = _audit_values(member)
     for field, value in fields.items():
         setattr(member, field, value)
     if workplace is not ...:
@@ -224,6 +248,9 @@ def _member_update(
         member.roles.exclude(role__in=roles).delete()
         existing = set(member.roles.values_list("role", flat=True))
         MemberRoleAssignment.objects.bulk_create([MemberRoleAssignment(member=member, role=r) for r in set(roles) - existing])
+    changes = values_diff(before, _audit_values(member))
+    if changes:
+        audit_record(actor=actor, action="member.update", obj=member, changes=changes)
     return member
 
 
@@ -231,8 +258,12 @@ def _member_update(
 def member_reveal(*, actor, member: Member, field: str, reason: str) -> str:
     """Return the full ID number or phone of a member the actor may see, and log the reveal.
 
-    Needs the separate permission members.reveal_personal_data and a reason.
+    Needs the separate permission members.reveal_personal_data and a reason. A person looks, so the actor
+    is a user (SYSTEM is refused). The audit row names the field and the RevealLog row, never the value.
     """
+    require_actor(actor)
+    if user_or_none(actor) is None:
+        raise ValueError("member_reveal needs a user: a reveal is a person looking, never background work")
     if field not in RevealField.values:
         raise DomainError(_("未知的查看内容。"), field="field")
     if not Member.objects.restrict(actor, "view").filter(pk=member.pk).exists():
@@ -242,6 +273,7 @@ def member_reveal(*, actor, member: Member, field: str, reason: str) -> str:
     reason = (reason or "").strip()
     if len(reason) < 2:
         raise DomainError(_("请填写查看事由。"), field="reason")
-    RevealLog.objects.create(actor=actor, member=member, field=field, reason=reason[:200])
+    log = RevealLog.objects.create(actor=actor, member=member, field=field, reason=reason[:200])
+    audit_record(actor=actor, action="member.reveal", obj=member, changes={"field": field, "reveal_log": log.pk})
     token = member.id_number_encrypted if field == RevealField.ID_NUMBER else member.phone_encrypted
     return crypto.decrypt(token)

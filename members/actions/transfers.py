@@ -49,6 +49,11 @@ row (one per transfer: a OneToOne). Until then the sending org stays responsible
 Concurrency: every step locks the transfer row (``select_for_update``) and re-checks status and (when the
 caller passes what it saw) ``version`` inside the transaction; a loser gets ``ConflictError`` and nothing
 is applied twice. One open transfer per member is a database constraint, checked first for a clear message.
+
+Audit: every step writes one AuditEntry for the transfer ("transfer.<step>", before/after of status,
+version, letter...), placed at the sending org (the receiving org for ``in``); completion also writes
+"member.transfer" for the member's changed org/relation. Every step needs an actor: a user, or
+core.audit.SYSTEM (the beat's expiry); a request and a withdrawal are a person's (SYSTEM is refused).
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from core.audit import audit_record, field_values, require_actor, user_or_none
+from core.audit import diff as values_diff
 from core.dates import add_months
 from core.exceptions import ConflictError, DomainError
 from core.rules import rule_values
@@ -116,7 +123,7 @@ def _under(org: Organization | None, paths: list[str]) -> bool:
 
 
 def transfer_sides(*, actor, transfer: Transfer, perm: str = "transfer.change") -> set[str]:
-    """The sides of `transfer` on which `actor` holds `perm` (at the org or above it)."""
+    """The sides of `transfer` on which `actor` holds `perm` (at the org or above it). No actor: no side."""
     if actor is None:
         return set()
     if actor.is_superuser:
@@ -144,16 +151,26 @@ def transfer_available_steps(*, actor, transfer: Transfer) -> list[str]:
             steps.append(step)
         elif step == "return" and sides:
             steps.append(step)
-        elif step == "withdraw" and actor is not None and transfer.requested_by_id == actor.pk:
+        elif step == "withdraw" and user_or_none(actor) is not None and transfer.requested_by_id == actor.pk:
             steps.append(step)
     return steps
 
 
 def _event(transfer: Transfer, kind: str, *, actor, reason: str = "", at=None) -> TransferEvent:
     return TransferEvent.objects.create(
-        transfer=transfer, kind=kind, actor=actor if getattr(actor, "pk", None) else None, reason=reason or "",
+        transfer=transfer, kind=kind, actor=user_or_none(actor), reason=reason or "",
         created_at=at or timezone.now(),
     )
+
+
+def _values(obj) -> dict:
+    return {k: v for k, v in field_values(obj).items() if k not in ("created_at", "updated_at")}
+
+
+def _audit(actor, step: str, transfer: Transfer, before: dict) -> None:
+    """The transfer's AuditEntry, placed at the org in the system that holds the member's relation."""
+    org = transfer.from_org if transfer.from_org_id else transfer.to_org
+    audit_record(actor=actor, action=f"transfer.{step}", obj=transfer, org=org, changes=values_diff(before, _values(transfer)))
 
 
 def _letter_valid_until(start: dt.date, cross_province: bool) -> dt.date:
@@ -198,6 +215,7 @@ def _check_letter(transfer: Transfer, today: dt.date) -> None:
 def _forward(*, actor, transfer: Transfer, step: str, expected_version: int | None,
              today: dt.date | None) -> tuple[Transfer, dt.date]:
     """Lock, check status, side and letter for a forward step (approve/receive/complete)."""
+    require_actor(actor)
     today = today or timezone.localdate()
     transfer = _lock(transfer, expected_version=expected_version)
     _check_status(transfer, step)
@@ -210,7 +228,8 @@ def _forward(*, actor, transfer: Transfer, step: str, expected_version: int | No
 
 
 def _move(transfer: Transfer, step: str, *, actor, reason: str = "", close: bool = False, **changes) -> Transfer:
-    """Apply a step to a locked transfer: new status, version + 1, the event row."""
+    """Apply a step to a locked transfer: new status, version + 1, the event row, the audit row."""
+    before = _values(transfer)
     transfer.status = STEPS[step][1]
     transfer.version += 1
     for field, value in changes.items():
@@ -220,13 +239,12 @@ def _move(transfer: Transfer, step: str, *, actor, reason: str = "", close: bool
         transfer.closed_at = now
     transfer.save()
     _event(transfer, STEPS[step][2], actor=actor, reason=reason, at=now)
+    _audit(actor, step, transfer, before)
     return transfer
 
 
 # ---------------------------------------------------------------- request
 def _check_can_request(actor, kind: str, member: Member, from_org, to_org) -> None:
-    if actor is None:
-        return
     if not Member.objects.restrict(actor, "view").filter(pk=member.pk).exists():
         raise DomainError(_("该党员不在您的管理范围内。"))
     requester_org = to_org if kind == TransferKind.IN else from_org
@@ -242,7 +260,11 @@ def transfer_request(
     to_org: Organization | None = None, external_org_name: str = "", cross_province: bool = False,
     letter_number: str = "", today: dt.date | None = None,
 ) -> Transfer:
-    """Open a transfer for `member`. internal/out start from the member's org; in ends in `to_org`."""
+    """Open a transfer for `member`. internal/out start from the member's org; in ends in `to_org`.
+    The requester is a person (Transfer.requested_by): SYSTEM is refused."""
+    require_actor(actor)
+    if user_or_none(actor) is None:
+        raise ValueError("transfer_request needs a user: the requester is recorded (Transfer.requested_by)")
     today = today or timezone.localdate()
     member = Member.objects.select_for_update().select_related("org").get(pk=member.pk)
     reason = (reason or "").strip()
@@ -307,6 +329,7 @@ def transfer_request(
     except IntegrityError as exc:  # a concurrent request for the same member won the unique constraint
         raise ConflictError(_("该党员已有一笔正在办理的组织关系转接，请先办结、退回或撤回。")) from exc
     _event(transfer, TransferEventKind.REQUESTED, actor=actor, reason=reason, at=now)
+    _audit(actor, "request", transfer, {})
     return transfer
 
 
@@ -346,6 +369,7 @@ def transfer_complete(
     if transfer.from_org_id is not None and member.org_id != transfer.from_org_id:
         raise ConflictError(_("该党员的所在党组织已发生变化，请退回后重新办理。"))
     old_org_id = member.org_id
+    member_before = _values(member)
     if transfer.kind == TransferKind.INTERNAL:
         member.org = transfer.to_org
     elif transfer.kind == TransferKind.IN:
@@ -364,6 +388,9 @@ def transfer_complete(
         from_org_id=old_org_id if transfer.kind != TransferKind.IN else None,
         to_org=transfer.to_org, external_org_name=transfer.external_org_name, happened_at=transfer.closed_at,
     )
+    audit_record(actor=actor, action="member.transfer", obj=member, changes={
+        **values_diff(member_before, _values(member)), "transfer": [None, transfer.pk],
+    })
     return transfer
 
 
@@ -373,6 +400,7 @@ def transfer_return(
     *, actor, transfer: Transfer, reason: str, expected_version: int | None = None,
 ) -> Transfer:
     """Either side sends the transfer back (退回); refusing without cause is not allowed."""
+    require_actor(actor)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError(_("退回须填写原因。"), field="reason")
@@ -388,17 +416,20 @@ def transfer_withdraw(
     *, actor, transfer: Transfer, reason: str = "", expected_version: int | None = None,
 ) -> Transfer:
     """The requester takes the request back, before the receiving side has received it."""
+    require_actor(actor)
     transfer = _lock(transfer, expected_version=expected_version)
     _check_status(transfer, "withdraw")
-    if actor is None or transfer.requested_by_id != actor.pk:
+    if user_or_none(actor) is None or transfer.requested_by_id != actor.pk:
         raise DomainError(_("只有申请人本人可以撤回该转接。"))
     if not actor.is_superuser and not Transfer.objects.restrict(actor, "view").filter(pk=transfer.pk).exists():
         raise DomainError(_("您已不再管理该转接涉及的党组织，不能撤回。"))
     return _move(transfer, "withdraw", actor=actor, reason=(reason or "").strip(), close=True)
 
 
-def transfers_expire(*, today: dt.date | None = None) -> int:
-    """Close open transfers whose letter lapsed before `today` (beat task; idempotent). Returns how many."""
+def transfers_expire(*, actor, today: dt.date | None = None) -> int:
+    """Close open transfers whose letter lapsed before `today` (beat task, actor SYSTEM; idempotent).
+    Returns how many; each expiry writes its TransferEvent and AuditEntry ("transfer.expire")."""
+    require_actor(actor)
     today = today or timezone.localdate()
     candidates = list(
         Transfer.objects.filter(status__in=OPEN_TRANSFER_STATUSES, letter_valid_until__lt=today).values_list("pk", flat=True)
@@ -409,12 +440,14 @@ def transfers_expire(*, today: dt.date | None = None) -> int:
             transfer = Transfer.objects.select_for_update().filter(pk=pk).first()
             if transfer is None or not transfer.is_open or transfer.letter_valid_until is None or transfer.letter_valid_until >= today:
                 continue
+            before = _values(transfer)
             transfer.status = TransferStatus.EXPIRED
             transfer.version += 1
             transfer.closed_at = timezone.now()
             transfer.save()
-            _event(transfer, TransferEventKind.EXPIRED, actor=None,
+            _event(transfer, TransferEventKind.EXPIRED, actor=actor,
                    reason=_("介绍信已于%(date)s过期。") % {"date": transfer.letter_valid_until.isoformat()},
                    at=transfer.closed_at)
+            _audit(actor, "expire", transfer, before)
             expired += 1
     return expired

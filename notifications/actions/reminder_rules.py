@@ -3,6 +3,9 @@
 A rule's direction is not chosen by people: it follows from its kind (KIND_DIRECTION). Templates are compiled
 and rendered with the kind's sample context before anything is saved, so a rule that reaches the daily sweep
 renders (a broken one would only fail that rule's run, but staff should hear about it while typing).
+
+The actor is required (None raises ValueError); each write leaves one audit row ("reminder_rule.create" /
+"reminder_rule.update", with the changed fields).
 """
 
 from __future__ import annotations
@@ -11,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.audit import audit_record, diff, field_values, require_actor, user_or_none
 from core.exceptions import DomainError
 from notifications.models import KIND_DIRECTION, RECIPIENT_ROLES, Channel, ReminderKind, ReminderRule
 from notifications.reminder_templates import ReminderTemplateError, message_limits, render, sample_context
@@ -45,7 +49,8 @@ def template_errors(subject_template: str, body_template: str, kind: str) -> dic
 
 
 def _check(actor) -> None:
-    if actor is None or not actor.is_authenticated or not has_perm(actor, "reminder_rule.change"):
+    require_actor(actor)
+    if not actor.is_authenticated or not has_perm(actor, "reminder_rule.change"):
         raise DomainError(_("您无权修改提醒规则。"))
 
 
@@ -81,6 +86,10 @@ def _apply(rule: ReminderRule, data: dict) -> None:
         raise DomainError(message, field=field)
 
 
+def _audit_values(rule: ReminderRule) -> dict:
+    return field_values(rule, [*RULE_FIELDS, "direction"])
+
+
 def _clean_save(rule: ReminderRule) -> None:
     try:
         rule.full_clean()
@@ -96,8 +105,9 @@ def reminder_rule_create(*, actor, data: dict) -> ReminderRule:
     _check(actor)
     rule = ReminderRule()
     _apply(rule, dict(data))
-    rule.updated_by = actor
+    rule.updated_by = user_or_none(actor)
     _clean_save(rule)
+    audit_record(actor=actor, action="reminder_rule.create", obj=rule, changes=diff({}, _audit_values(rule)))
     return rule
 
 
@@ -112,7 +122,9 @@ def reminder_rule_update(*, actor, rule_id: int, data: dict) -> ReminderRule:
     data = dict(data)
     if "kind" in data and data["kind"] != rule.kind:
         raise DomainError(_("提醒类型不能修改，请新增一条规则。"), field="kind")
+    before = _audit_values(rule)
     _apply(rule, data)
-    rule.updated_by = actor
+    rule.updated_by = user_or_none(actor)
     _clean_save(rule)
+    audit_record(actor=actor, action="reminder_rule.update", obj=rule, changes=diff(before, _audit_values(rule)))
     return rule

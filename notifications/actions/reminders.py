@@ -37,6 +37,10 @@ are rendered from the candidates of the current sweep; a pending row is matched 
 the same object and reference date (rendered with the row's own repetition). A pending row whose object is
 no longer due today (transfer done, request closed, window passed) is not sent: it is marked failed with
 the reason. `reminder_emails_deliver` called on its own re-runs the finder for today to get the text.
+
+Audit (core.audit, actor SYSTEM): one summary row per claim that inserted sends ("reminder.sweep", the count,
+inside the claim's transaction) and one per email delivery that recorded outcomes ("reminder.email"), never
+one per send: the send log is the detail. The ReminderRun row itself is the run's own record.
 """
 
 from __future__ import annotations
@@ -52,6 +56,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import SYSTEM, audit_record
 from notifications.models import (
     KIND_DIRECTION,
     RECIPIENT_ROLES,
@@ -190,6 +195,9 @@ def _claim(rule: ReminderRule, run: ReminderRun, candidates: list[Candidate], me
         Notification.objects.bulk_create(notifications, batch_size=500)
         # One UPDATE for all of them (bulk_update would build a CASE per row: seconds at city scale).
         ReminderSend.objects.filter(run=run, channel=Channel.IN_APP).update(status=SendStatus.SENT, sent_at=now)
+    if mine:
+        audit_record(actor=SYSTEM, action="reminder.sweep", obj=rule, changes={
+            "note": f"run {run.pk} on {run.day}", "count": len(mine), "in_app": len(in_app)})
     return len(mine)
 
 
@@ -314,6 +322,9 @@ def reminder_emails_deliver(
                 with contextlib.suppress(*EMAIL_ERRORS):
                     mail.close()
         _save_outcomes(changed)
+        if changed:
+            audit_record(actor=SYSTEM, action="reminder.email", obj=rule,
+                         changes={"note": f"email on {today}", "count": sent, "outcomes": len(changed)})
     if sent:
         logger.info("reminder rule %s: %s emails sent", rule.pk, sent)
     if error is not None:

@@ -1,8 +1,9 @@
 """Writes to the org tree, workplaces and assignments.
 
-Every action checks the actor's scope again (a form or URL is never trusted),
-runs in one transaction, serializes tree changes by locking the tree root, and
-writes an OrgEvent history row.
+Every action needs an actor (a user, or core.audit.SYSTEM for background work; None is a programming
+error), checks the actor's scope again (a form or URL is never trusted), runs in one transaction,
+serializes tree changes by locking the tree root, and writes an OrgEvent history row and one AuditEntry
+per object written (core.audit.audit_record, in the same transaction).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import audit_record, field_values, require_actor, user_or_none
+from core.audit import diff as values_diff
 from core.exceptions import ConflictError, DomainError
 from core.rules import rule_int
 from orgs.models import (
@@ -98,10 +101,9 @@ def _check_child_kind(parent: Organization, kind: str) -> None:
 
 
 def _check_workplaces(actor, org_kind: str, formation_mode: str, workplaces: list[Workplace]) -> None:
-    """The actor may see every workplace (system writes pass actor=None), and the count rules hold."""
-    if actor is not None:
-        for workplace in workplaces:
-            _require_scope(actor, Workplace, "view", workplace, _("所选覆盖单位不在您的管理范围内。"))
+    """The actor may see every workplace (SYSTEM, like a superuser, sees all), and the count rules hold."""
+    for workplace in workplaces:
+        _require_scope(actor, Workplace, "view", workplace, _("所选覆盖单位不在您的管理范围内。"))
     _check_workplace_counts(org_kind, formation_mode, workplaces)
 
 
@@ -125,8 +127,23 @@ def _event(org, kind, *, actor, happened_on=None, document_number="", reason="",
         document_number=document_number or "",
         reason=reason or "",
         details=details or {},
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=user_or_none(actor),
     )
+
+
+# Bookkeeping columns that change on every save: left out of the audit diff.
+_AUDIT_SKIP = ("created_at", "updated_at")
+# More rows than this in one bulk write: one summary AuditEntry instead of one per object.
+AUDIT_BULK_LIMIT = 1000
+
+
+def _changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list]:
+    """{field: [before, after]} for the audit row (core.audit.diff, personal fields masked), without timestamps."""
+    return {k: v for k, v in values_diff(before, after).items() if k not in _AUDIT_SKIP}
+
+
+def _workplace_ids(org: Organization) -> list[int]:
+    return sorted(org.workplaces.values_list("pk", flat=True))
 
 
 def _jsonable(value: Any) -> Any:
@@ -159,17 +176,17 @@ def org_create(
     workplaces: list[Workplace] | None = None,
     reason: str = "",
 ) -> Organization:
-    """Establish an org under `parent` (None only for the district root, superusers only)."""
+    """Establish an org under `parent` (None only for the district root, superusers and SYSTEM only)."""
+    require_actor(actor)
     workplaces = list(workplaces or [])
     _lock_tree()
     if parent is None:
-        if not (actor is None or getattr(actor, "is_superuser", False)):
+        if not getattr(actor, "is_superuser", False):
             raise DomainError(_("只有系统管理员可以建立根组织。"))
         if Organization.objects.filter(depth=1).exists():
             raise DomainError(_("根组织已存在。"))
     else:
-        if actor is not None:
-            _require_scope(actor, Organization, "add", parent, _("您无权在该党组织下设立组织。"))
+        _require_scope(actor, Organization, "add", parent, _("您无权在该党组织下设立组织。"))
         parent = _reload(parent)
         if parent.status != OrgStatus.ACTIVE:
             raise DomainError(_("上级党组织已撤销，不能在其下设立组织。"), field="parent")
@@ -190,6 +207,10 @@ def org_create(
         org, OrgEventKind.ESTABLISHED, actor=actor, happened_on=org.established_on, document_number=document_number,
         reason=reason, details={"parent": parent.name if parent else None, "workplaces": [w.name for w in workplaces]},
     )
+    changes = _changes({}, field_values(org))
+    if workplaces:
+        changes["workplaces"] = [[], sorted(w.pk for w in workplaces)]
+    audit_record(actor=actor, action="org.create", obj=org, changes=changes)
     return org
 
 
@@ -203,6 +224,7 @@ def org_update(
     Structural facts (ORG_STRUCTURAL_FIELDS) and coverage are changed only by the level above
     (can_change_org_structure); structural facts also need a document number and a reason, which the
     UPDATED event carries with the {field: [old, new]} diff. Kind and parent are never changed here."""
+    require_actor(actor)
     if "kind" in changes:
         raise DomainError(_("组织类别不能直接修改，须由上级党组织撤销后重新设立。"), field="kind")
     if "parent" in changes:
@@ -229,6 +251,7 @@ def org_update(
             raise DomainError(_("变更组织要素须填写原因。"), field="reason")
     if "code" in changes and Organization.objects.filter(code=changes["code"]).exclude(pk=org.pk).exists():
         raise DomainError(_("组织代码“%(code)s”已被使用。") % {"code": changes["code"]}, field="code")
+    audit_before = field_values(org) | {"workplaces": _workplace_ids(org)}
     diff = {}
     for field, value in changes.items():
         old = getattr(org, field)
@@ -254,6 +277,9 @@ def org_update(
     if diff:
         _event(org, OrgEventKind.UPDATED, actor=actor, happened_on=happened_on, document_number=document_number,
                reason=reason, details=diff)
+    audited = _changes(audit_before, field_values(org) | {"workplaces": _workplace_ids(org)})
+    if audited:
+        audit_record(actor=actor, action="org.update", obj=org, changes=audited)
     return org
 
 
@@ -263,6 +289,7 @@ def org_move(
     document_number: str = "", reason: str = "",
 ) -> Organization:
     """Put `org` (with its subtree) under `new_parent`; refuses its own subtree."""
+    require_actor(actor)
     _require_scope(actor, Organization, "change", org, _("您无权调整该党组织。"))
     _require_scope(actor, Organization, "add", new_parent, _("您无权将组织调整到目标上级党组织下。"))
     _lock_tree()
@@ -282,10 +309,14 @@ def org_move(
     if old_parent and old_parent.pk == new_parent.pk:
         raise DomainError(_("该组织已隶属于“%(p)s”。") % {"p": new_parent.name}, field="new_parent")
     _check_child_kind(new_parent, org.kind)
+    old_path = org.path
     Organization.objects.move(org, new_parent, pos="last-child")
     org = _reload(org)
     _event(org, OrgEventKind.MOVED, actor=actor, happened_on=happened_on, document_number=document_number, reason=reason,
            details={"from": old_parent.name if old_parent else None, "to": new_parent.name})
+    audit_record(actor=actor, action="org.move", obj=org, changes={
+        "parent": [old_parent.pk if old_parent else None, new_parent.pk], "path": [old_path, org.path],
+    })
     return org
 
 
@@ -299,6 +330,7 @@ def org_dissolve(
     *, actor, org: Organization, happened_on: dt.date | None = None, document_number: str = "", reason: str = "",
 ) -> Organization:
     """Dissolve (撤销) an org that has no active sub-orgs and no members left."""
+    require_actor(actor)
     _require_reason(document_number, reason)
     _require_scope(actor, Organization, "delete", org, _("您无权撤销该党组织。"))
     _lock_tree()
@@ -313,10 +345,12 @@ def org_dissolve(
         raise DomainError(_("请先撤销或调出其下级组织。"))
     org_dissolving.send(sender=Organization, org=org, actor=actor)  # members refuses while it has members
     happened_on = happened_on or timezone.localdate()
+    before = field_values(org)
     org.status = OrgStatus.DISSOLVED
     org.dissolved_on = happened_on
     org.save(update_fields=["status", "dissolved_on", "updated_at"])
     _event(org, OrgEventKind.DISSOLVED, actor=actor, happened_on=happened_on, document_number=document_number, reason=reason)
+    audit_record(actor=actor, action="org.dissolve", obj=org, changes=_changes(before, field_values(org)))
     return org
 
 
@@ -325,7 +359,10 @@ def org_merge(
     *, actor, source: Organization, target: Organization, happened_on: dt.date | None = None,
     document_number: str = "", reason: str = "",
 ) -> Organization:
-    """Merge `source` into `target`: members, covered workplaces and sub-orgs move, `source` is dissolved."""
+    """Merge `source` into `target`: members, covered workplaces and sub-orgs move, `source` is dissolved.
+    Audit: "org.merge" for the source (dissolved, merged_into) and the target (workplaces, merged_from),
+    "org.move" for each sub-org moved, and the members layer's one "member.move_on_merge" row."""
+    require_actor(actor)
     _require_reason(document_number, reason)
     _require_scope(actor, Organization, "delete", source, _("您无权合并该党组织。"))
     _require_scope(actor, Organization, "change", target, _("您无权变更目标党组织。"))
@@ -340,10 +377,16 @@ def org_merge(
     if source.kind != target.kind and not (source.kind in ("branch", "joint_branch") and target.kind in ("branch", "joint_branch")):
         raise DomainError(_("只能合并同类组织。"), field="target")
     happened_on = happened_on or timezone.localdate()
+    target_workplaces_before = _workplace_ids(target)
     for child in list(Organization.objects.filter(path__startswith=source.path, depth=source.depth + 1)):
         child = _reload(child)
         _check_child_kind(target, child.kind)
+        old_path = child.path
         Organization.objects.move(child, _reload(target), pos="last-child")
+        child = _reload(child)
+        audit_record(actor=actor, action="org.move", obj=child, changes={
+            "parent": [source.pk, target.pk], "path": [old_path, child.path], "note": f"merge {source.pk} -> {target.pk}",
+        })
     merged_workplaces = list(source.workplaces.all())
     combined = {w.pk: w for w in [*target.workplaces.all(), *merged_workplaces]}
     _check_workplaces(actor, target.kind, target.formation_mode, list(combined.values()))
@@ -355,6 +398,7 @@ def org_merge(
     )
     target.workplaces.add(*merged_workplaces)
     source = _reload(source)
+    source_before = field_values(source) | {"workplaces": _workplace_ids(source)}
     source.workplaces.clear()
     source.status = OrgStatus.DISSOLVED
     source.dissolved_on = happened_on
@@ -362,7 +406,15 @@ def org_merge(
     details = {"from": source.name, "into": target.name, "members": moved_members, "workplaces": [w.name for w in merged_workplaces]}
     _event(source, OrgEventKind.MERGED, actor=actor, happened_on=happened_on, document_number=document_number, reason=reason, details=details)
     _event(target, OrgEventKind.MERGED, actor=actor, happened_on=happened_on, document_number=document_number, reason=reason, details=details)
-    return _reload(target)
+    audit_record(actor=actor, action="org.merge", obj=source, changes={
+        **_changes(source_before, field_values(source) | {"workplaces": []}), "merged_into": [None, target.pk],
+    })
+    target = _reload(target)
+    audit_record(actor=actor, action="org.merge", obj=target, changes={
+        **_changes({"workplaces": target_workplaces_before}, {"workplaces": _workplace_ids(target)}),
+        "merged_from": [None, source.pk],
+    })
+    return target
 
 
 # ---------------------------------------------------------------- workplaces
@@ -375,20 +427,25 @@ def _workplace_values(data: dict[str, Any]) -> dict[str, Any]:
 
 @transaction.atomic
 def workplace_create(*, actor, **data: Any) -> Workplace:
+    require_actor(actor)
     data = _workplace_values(data)
     _require_org_perm(actor, "workplace.add", data.get("responsible_org"))
     workplace = Workplace(**data)
     _full_clean(workplace)
     workplace.save()
+    audit_record(actor=actor, action="workplace.create", obj=workplace, org=workplace.responsible_org,
+                 changes=_changes({}, field_values(workplace)))
     _refresh_reach_on_commit(workplace.pk)
     return workplace
 
 
 @transaction.atomic
 def workplace_update(*, actor, workplace: Workplace, source: str = "", **changes: Any) -> Workplace:
+    require_actor(actor)
     changes = _workplace_values(changes)
     _require_scope(actor, Workplace, "change", workplace, _("您无权修改该单位。"))
     workplace = Workplace.objects.select_for_update().get(pk=workplace.pk)
+    before = field_values(workplace)
     if "responsible_org" in changes and changes["responsible_org"] != workplace.responsible_org:
         _require_org_perm(actor, "workplace.change", changes["responsible_org"])
     diff = {
@@ -402,6 +459,9 @@ def workplace_update(*, actor, workplace: Workplace, source: str = "", **changes
     workplace.save()
     if diff:
         _workplace_event(workplace, WorkplaceEventKind.UPDATED, actor=actor, details=diff, source=source)
+    audited = _changes(before, field_values(workplace))
+    if audited:
+        audit_record(actor=actor, action="workplace.update", obj=workplace, org=workplace.responsible_org, changes=audited)
     _refresh_reach_on_commit(workplace.pk)
     return workplace
 
@@ -409,7 +469,7 @@ def workplace_update(*, actor, workplace: Workplace, source: str = "", **changes
 def _workplace_event(workplace, kind, *, actor, details, source="") -> WorkplaceEvent:
     return WorkplaceEvent.objects.create(
         workplace=workplace, kind=kind, details=details, source=(source or "")[:200],
-        actor=actor if getattr(actor, "pk", None) else None,
+        actor=user_or_none(actor),
     )
 
 
@@ -418,7 +478,9 @@ def workplace_headcounts_apply(*, actor, changes: dict[int, int], source: str) -
     """Set gig-worker headcounts {workplace id: new count} as one confirmed change (e.g. a roster
     comparison's proposal). All or nothing: every workplace must be one the actor may change and every
     count a non-negative integer, else nothing is written. Each change writes a HEADCOUNT event with
-    the old and new count and `source`. Counts equal to the current one are left alone."""
+    the old and new count and `source`, and an AuditEntry (one per workplace; one summary row beyond
+    AUDIT_BULK_LIMIT). Counts equal to the current one are left alone."""
+    require_actor(actor)
     if not changes:
         return []
     bad = [pk for pk, count in changes.items() if not isinstance(count, int) or isinstance(count, bool) or count < 0]
@@ -431,7 +493,8 @@ def workplace_headcounts_apply(*, actor, changes: dict[int, int], source: str) -
     locked = Workplace.objects.select_for_update().filter(pk__in=ids).in_bulk()
     changed: list[Workplace] = []
     events: list[WorkplaceEvent] = []
-    actor_ref = actor if getattr(actor, "pk", None) else None
+    actor_ref = user_or_none(actor)
+    previous: dict[int, int] = {}
     for pk in ids:
         workplace = locked[pk]
         new = changes[pk]
@@ -443,11 +506,20 @@ def workplace_headcounts_apply(*, actor, changes: dict[int, int], source: str) -
                 details={"gig_worker_count": [workplace.gig_worker_count, new]},
             )
         )
+        previous[pk] = workplace.gig_worker_count
         workplace.gig_worker_count = new
         workplace.updated_at = timezone.now()
         changed.append(workplace)
     Workplace.objects.bulk_update(changed, ["gig_worker_count", "updated_at"], batch_size=500)
     WorkplaceEvent.objects.bulk_create(events, batch_size=500)
+    if len(changed) > AUDIT_BULK_LIMIT:
+        audit_record(actor=actor, action="workplace.headcounts_apply", object_type="orgs.workplace",
+                     changes={"note": (source or "")[:200], "workplaces": len(changed)})
+    else:
+        for workplace in changed:
+            audit_record(actor=actor, action="workplace.headcounts_apply", obj=workplace, org=workplace.responsible_org,
+                         changes={"gig_worker_count": [previous[workplace.pk], workplace.gig_worker_count],
+                                  "note": (source or "")[:200]})
     return changed
 
 
@@ -463,6 +535,7 @@ def assignment_create(
     *, actor, instructor: Instructor, role: str, started_on: dt.date, workplace: Workplace | None = None,
     org: Organization | None = None, ended_on: dt.date | None = None,
 ) -> Assignment:
+    require_actor(actor)
     _require_scope(actor, Instructor, "add", instructor, _("您无权为该指导员安排联系对象。"))
     if workplace is not None:
         _require_scope(actor, Workplace, "view", workplace, _("所选单位不在您的管理范围内。"))
@@ -471,19 +544,34 @@ def assignment_create(
     assignment = Assignment(instructor=instructor, role=role, workplace=workplace, org=org, started_on=started_on, ended_on=ended_on)
     _full_clean(assignment)
     assignment.save()
+    audit_record(actor=actor, action="assignment.create", obj=assignment, org=_assignment_org(assignment),
+                 changes=_changes({}, field_values(assignment)))
     return assignment
 
 
 @transaction.atomic
 def assignment_end(*, actor, assignment: Assignment, ended_on: dt.date) -> Assignment:
+    require_actor(actor)
     _require_scope(actor, Assignment, "change", assignment, _("您无权修改该选派记录。"))
     assignment = Assignment.objects.select_for_update().get(pk=assignment.pk)
     if assignment.ended_on is not None:
         raise ConflictError(_("该选派已经结束。"))
+    before = field_values(assignment)
     assignment.ended_on = ended_on
     _full_clean(assignment)
     assignment.save(update_fields=["ended_on"])
+    audit_record(actor=actor, action="assignment.end", obj=assignment, org=_assignment_org(assignment),
+                 changes=_changes(before, field_values(assignment)))
     return assignment
+
+
+def _assignment_org(assignment: Assignment):
+    """Where an assignment sits in the tree: its org, else the workplace's responsible org, else the instructor's."""
+    if assignment.org_id:
+        return assignment.org
+    if assignment.workplace_id and assignment.workplace.responsible_org_id:
+        return assignment.workplace.responsible_org
+    return getattr(assignment.instructor, "org", None)
 
 
 __all__ = [

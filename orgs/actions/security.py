@@ -5,6 +5,9 @@ once cannot both pass the last free slot), counts the user's events of that kind
 with a RateLimitedError (HTTP 429 / a form message) when the rule-row limit is reached, and otherwise
 records the event. Call it before (outside) the write it guards: a refusal is itself recorded (RATE_LIMITED) so district
 staff see who hit the limit.
+
+These writers are themselves a log, so they write no AuditEntry; they still need the user they are about
+(None is a programming error, as for every action; SYSTEM is recorded without a user row).
 """
 
 from __future__ import annotations
@@ -16,16 +19,18 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import require_actor, user_or_none
 from core.exceptions import RateLimitedError
 from core.rules import rule_int
 from orgs.models import SecurityEvent, SecurityEventKind
 from orgs.selectors.security import security_events_in_window
 
 
-def security_event_record(*, kind: str, user=None, org=None, address: str = "", details: dict | None = None) -> SecurityEvent:
-    """Append one event (never personal data in `details`)."""
+def security_event_record(*, kind: str, user, org=None, address: str = "", details: dict | None = None) -> SecurityEvent:
+    """Append one event (never personal data in `details`). `user` is required (a user or SYSTEM)."""
+    require_actor(user)
     return SecurityEvent.objects.create(
-        kind=kind, user=user if user is not None and user.is_authenticated else None, org=org,
+        kind=kind, user=user_or_none(user) if user.is_authenticated else None, org=org,
         address=(address or "")[:64], details=details or {},
     )
 
@@ -33,7 +38,11 @@ def security_event_record(*, kind: str, user=None, org=None, address: str = "", 
 def rate_limited_event(
     *, kind: str, user, limit_rule: str, window: dt.timedelta, org=None, address: str = "", details: dict | None = None,
 ) -> SecurityEvent:
-    """Record `kind` for `user` unless the user already did it `rule_int(limit_rule)` times within `window`."""
+    """Record `kind` for `user` unless the user already did it `rule_int(limit_rule)` times within `window`.
+    The limit is per user row: `user` must be a real user (None or SYSTEM is a programming error)."""
+    require_actor(user)
+    if user_or_none(user) is None:
+        raise ValueError("rate_limited_event counts a user's own events: SYSTEM has none")
     limit = rule_int(limit_rule)
     now = timezone.now()
     refused: RateLimitedError | None = None

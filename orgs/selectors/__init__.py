@@ -70,9 +70,10 @@ def can_change_org_structure(*, user, org: Organization) -> bool:
     """May `user` change the facts that decide what is expected of `org` (established/committee dates,
     formation mode, approval number, covered workplaces)? Only the level above: a grant covering the org's
     parent (district staff, or the parent committee), never a grant at the org itself. The root has no
-    level above: district staff granted at the root (and superusers) decide its facts."""
-    if user is None:  # system writes (demo, migrations)
-        return True
+    level above: district staff granted at the root (and superusers, and SYSTEM) decide its facts. No user
+    (None) may not: background work passes core.audit.SYSTEM."""
+    if user is None:
+        return False
     if not user.is_authenticated or not user.is_active:
         return False
     if user.is_superuser:

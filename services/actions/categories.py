@@ -1,7 +1,8 @@
 """Writes for request categories and reply templates (district staff: service_category.change).
 
-Categories have no history table of their own; each change writes a Django admin LogEntry (who, when,
-which fields) so the audit trail sits where superusers already look."""
+Each change writes one audit row (core.audit: "service_category.update", "reply_template.create" /
+"reply_template.update", with before/after) and, for a user, a Django admin LogEntry too (who, when, which
+fields) where superusers already look. The actor is required (None raises ValueError)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from core.audit import audit_record, diff, field_values, require_actor
 from core.exceptions import DomainError
 from orgs.models import Organization, OrgKind, OrgStatus
 from orgs.scoping import grant_paths, has_perm
@@ -21,10 +23,13 @@ from services.models import ExtraField, ReplyTemplate, Routing, ServiceCategory
 __all__ = ["CATEGORY_FIELDS", "category_update", "reply_template_save"]
 
 CATEGORY_FIELDS = ("name", "guidance", "required_fields", "routing", "default_org", "sla_hours", "enabled")
+AUDIT_CATEGORY_FIELDS = ("name", "guidance", "required_fields", "routing", "default_org_id", "sla_hours", "enabled")
+TEMPLATE_FIELDS = ("category_id", "title", "body", "position")
 
 
 def _check(actor) -> None:
-    if actor is None or not actor.is_authenticated or not has_perm(actor, "service_category.change"):
+    require_actor(actor)
+    if not actor.is_authenticated or not has_perm(actor, "service_category.change"):
         raise DomainError(_("您无权修改诉求类别。"))
 
 
@@ -38,6 +43,8 @@ def _clean_save(obj) -> None:
 
 
 def _log(actor, obj, flag: int, changed: list[str]) -> None:
+    if actor.pk is None:  # SYSTEM: the admin log needs a user; the audit row is enough
+        return
     LogEntry.objects.create(
         user_id=actor.pk, content_type=ContentType.objects.get_for_model(obj), object_id=str(obj.pk),
         object_repr=str(obj)[:200], action_flag=flag, change_message=json.dumps([{"changed": {"fields": changed}}]),
@@ -52,6 +59,7 @@ def category_update(*, actor, category: ServiceCategory, **fields) -> ServiceCat
     if unknown:
         raise DomainError(_("不能设置字段：%(f)s") % {"f": ", ".join(sorted(unknown))})
     locked = ServiceCategory.objects.select_for_update().get(pk=category.pk)
+    before = field_values(locked, AUDIT_CATEGORY_FIELDS)
     if "required_fields" in fields:
         values = list(dict.fromkeys(fields["required_fields"] or []))
         if set(values) - set(ExtraField.values):
@@ -84,6 +92,8 @@ def category_update(*, actor, category: ServiceCategory, **fields) -> ServiceCat
     _clean_save(locked)
     if changed:
         _log(actor, locked, CHANGE, changed)
+        audit_record(actor=actor, action="service_category.update", obj=locked,
+                     changes=diff(before, field_values(locked, AUDIT_CATEGORY_FIELDS)))
     return locked
 
 
@@ -101,6 +111,7 @@ def reply_template_save(
         if template is None:
             raise DomainError(_("该回复模板不属于此类别。"))
         flag = CHANGE
+    before = field_values(template, TEMPLATE_FIELDS) if flag == CHANGE else {}
     template.title = (title or "").strip()
     template.body = (body or "").strip()
     template.position = position or 0
@@ -110,4 +121,6 @@ def reply_template_save(
         raise DomainError(_("请填写内容。"), field="body")
     _clean_save(template)
     _log(actor, template, flag, ["title", "body", "position"])
+    audit_record(actor=actor, action="reply_template.create" if flag == ADDITION else "reply_template.update", obj=template,
+                 changes=diff(before, field_values(template, TEMPLATE_FIELDS)))
     return template

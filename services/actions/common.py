@@ -7,6 +7,7 @@ import datetime as dt
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import user_or_none
 from core.exceptions import ConflictError
 from services.models import TRANSITIONS, EntryKind, ServiceCategory, ServiceRequest, TimelineEntry
 
@@ -38,9 +39,10 @@ def timeline_add(
     by_requester: bool = False,
     at: dt.datetime | None = None,
 ) -> TimelineEntry:
-    """Write one timeline entry (call inside the action's transaction)."""
+    """Write one timeline entry (call inside the action's transaction). `actor` None or SYSTEM: no person
+    (the requester or the system); the audit row is the calling action's job."""
     return TimelineEntry.objects.create(
-        request=request, kind=kind, actor=actor, public=public, body=body, from_status=from_status,
+        request=request, kind=kind, actor=user_or_none(actor), public=public, body=body, from_status=from_status,
         to_status=to_status, from_org=from_org, to_org=to_org, by_requester=by_requester,
         created_at=at or timezone.now(),
     )

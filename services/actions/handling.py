@@ -16,7 +16,7 @@ reopen        resolved                     reopened (reason; new SLA)  the reque
 auto-close    resolved, older than rule    closed                      the system (beat)
 ============  ===========================  ==========================  ==============================
 
-Confirm and reopen have no actor: they are called only by services.public_views, for a session that looked
+Confirm and reopen have no actor argument: they are called only by services.public_views, for a session that looked
 the request up with its code and 查询密码 (or submitted it), and are written to the timeline as the
 requester's (``by_requester``, public, no actor). No staff view, form or step reaches them, so staff can
 neither set or change the satisfaction score nor reopen on the requester's behalf (tested).
@@ -31,6 +31,12 @@ viewer) gets a ``DomainError`` ("您无权办理该诉求"), never a 404, becaus
 (someone else may have moved it first). Every action locks the request row (``select_for_update``),
 re-reads the status under the lock, and writes a ``TimelineEntry``; input is checked before anything is
 written, so a refusal leaves nothing behind.
+
+Audit (core.audit): every staff action takes a required actor (``None`` raises ValueError; SYSTEM may act
+except reveal, which needs a person) and writes one audit row "service_request.<verb>" with the changed
+fields. The requester's confirm/reopen are written as SYSTEM with the note "public" (the requester has no
+account); the beat's escalation and auto-close write one summary row per run with the count. Notes and
+replies are recorded by the timeline entry's id, never their text; the requester's phone never appears.
 """
 
 from __future__ import annotations
@@ -45,6 +51,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from core import crypto
+from core.audit import SYSTEM, audit_record, diff, field_values, require_actor, user_or_none
 from core.exceptions import ConflictError, DomainError
 from core.rules import rule_int
 from orgs.models import Organization, OrgKind, OrgStatus
@@ -69,6 +76,25 @@ __all__ = [
 
 MAX_TEXT = 2000
 
+# What an audit row of a request shows: its handling state, never the requester's text, name or phone.
+AUDIT_FIELDS = (
+    "status", "priority", "responsible_org_id", "assignee_id", "escalation_level", "escalated_to_id", "due_at",
+    "accepted_at", "resolved_at", "closed_at", "reopen_count", "satisfaction", "reject_reason", "redirect_to",
+)
+PUBLIC_NOTE = "public"  # the audit note of what the requester did on the tracking page (no account)
+
+
+def _values(request: ServiceRequest) -> dict:
+    return field_values(request, AUDIT_FIELDS)
+
+
+def _audit(actor, verb: str, request: ServiceRequest, before: dict | None = None, org=None, **extra) -> None:
+    """One audit row for `request`: the fields that changed since `before`, plus `extra` entries."""
+    changes = diff(before, _values(request)) if before is not None else {}
+    changes.update(extra)
+    audit_record(actor=actor, action=f"service_request.{verb}", obj=request, org=org or request.responsible_org,
+                 changes=changes)
+
 
 # ---------------------------------------------------------------- shared helpers
 def can_change_request(actor, request: ServiceRequest, action: str = "change") -> bool:
@@ -79,6 +105,7 @@ def can_change_request(actor, request: ServiceRequest, action: str = "change") -
 
 
 def _check_actor(actor, request: ServiceRequest) -> None:
+    require_actor(actor)
     if not can_change_request(actor, request):
         raise DomainError(_("您无权办理该诉求。"))
 
@@ -122,6 +149,7 @@ def request_accept(*, actor, request: ServiceRequest, assignee=None) -> ServiceR
     """submitted → accepted; the requester sees which org handles it. `assignee` None keeps the current one."""
     _check_actor(actor, request)
     locked = _lock(request)
+    before = _values(locked)
     from_status = _move(locked, RequestStatus.ACCEPTED)
     assigned = assignee is not None and assignee.pk != locked.assignee_id
     if assigned:
@@ -135,6 +163,7 @@ def request_accept(*, actor, request: ServiceRequest, assignee=None) -> ServiceR
                  to_status=locked.status, body=_("已受理，承办单位：%(org)s") % {"org": org.name}, at=now)
     if assigned:
         timeline_add(request=locked, kind=EntryKind.ASSIGNED, actor=actor, body=_("经办人：%(user)s") % {"user": assignee}, at=now)
+    _audit(actor, "accept", locked, before)
     return locked
 
 
@@ -143,10 +172,12 @@ def request_start(*, actor, request: ServiceRequest) -> ServiceRequest:
     """accepted | reopened → in_progress."""
     _check_actor(actor, request)
     locked = _lock(request)
+    before = _values(locked)
     from_status = _move(locked, RequestStatus.IN_PROGRESS)
     _save(locked)
     timeline_add(request=locked, kind=EntryKind.STARTED, actor=actor, public=True, from_status=from_status,
                  to_status=locked.status, body=_("正在办理"))
+    _audit(actor, "start", locked, before)
     return locked
 
 
@@ -156,12 +187,14 @@ def request_resolve(*, actor, request: ServiceRequest, reply: str) -> ServiceReq
     _check_actor(actor, request)
     reply = _text(reply, field="reply", message=_("办结须填写答复内容。"))
     locked = _lock(request)
+    before = _values(locked)
     from_status = _move(locked, RequestStatus.RESOLVED)
     now = timezone.now()
     locked.resolved_at = now
     _save(locked)
-    timeline_add(request=locked, kind=EntryKind.RESOLVED, actor=actor, public=True, from_status=from_status,
-                 to_status=locked.status, body=reply, at=now)
+    entry = timeline_add(request=locked, kind=EntryKind.RESOLVED, actor=actor, public=True, from_status=from_status,
+                         to_status=locked.status, body=reply, at=now)
+    _audit(actor, "resolve", locked, before, timeline_entry=[None, entry.pk])
     return locked
 
 
@@ -172,6 +205,7 @@ def request_reject(*, actor, request: ServiceRequest, reason: str, redirect_to: 
     reason = _text(reason, field="reason", message=_("不予受理须说明理由。"))
     redirect_to = _text(redirect_to, field="redirect_to", message=_("请告知提出人可以到哪里办理。"), limit=200)
     locked = _lock(request)
+    before = _values(locked)
     from_status = _move(locked, RequestStatus.REJECTED)
     locked.reject_reason = reason
     locked.redirect_to = redirect_to
@@ -179,6 +213,7 @@ def request_reject(*, actor, request: ServiceRequest, reason: str, redirect_to: 
     timeline_add(request=locked, kind=EntryKind.REJECTED, actor=actor, public=True, from_status=from_status,
                  to_status=locked.status,
                  body=_("不予受理。理由：%(reason)s；建议办理渠道：%(where)s") % {"reason": reason, "where": redirect_to})
+    _audit(actor, "reject", locked, before)
     return locked
 
 
@@ -217,6 +252,7 @@ def request_reroute(*, actor, request: ServiceRequest, org: Organization, reason
     if not reroute_allowed(actor=actor, request=locked, org=org):
         raise DomainError(_("只能改派到您管理范围内的党组织，或上报上级党组织。"), field="org")
     from_org = locked.responsible_org
+    before = _values(locked)
     locked.responsible_org = org
     locked.assignee = None
     locked.escalation_level = 0
@@ -226,6 +262,7 @@ def request_reroute(*, actor, request: ServiceRequest, org: Organization, reason
                  body=_("由%(from)s改派至%(to)s。原因：%(reason)s") % {"from": from_org.name, "to": org.name, "reason": reason})
     timeline_add(request=locked, kind=EntryKind.REROUTED, actor=actor, public=True,
                  body=_("已转交%(org)s办理") % {"org": org.name})
+    _audit(actor, "reroute", locked, before, org=from_org, note=reason)  # placed where it was: who let it go
     return locked
 
 
@@ -247,10 +284,12 @@ def request_assign(*, actor, request: ServiceRequest, assignee=None) -> ServiceR
         _check_assignee(locked, assignee)
     if (assignee.pk if assignee else None) == locked.assignee_id:
         raise DomainError(_("经办人没有变化。"), field="assignee")
+    before = _values(locked)
     locked.assignee = assignee
     _save(locked)
     body = _("经办人：%(user)s") % {"user": assignee} if assignee else _("已取消指定经办人")
     timeline_add(request=locked, kind=EntryKind.ASSIGNED, actor=actor, body=body)
+    _audit(actor, "assign", locked, before)
     return locked
 
 
@@ -263,6 +302,7 @@ def request_set_priority(*, actor, request: ServiceRequest, priority: str, reaso
     locked = _lock(request)
     if locked.priority == priority:
         raise DomainError(_("优先级没有变化。"), field="priority")
+    values = _values(locked)
     before = locked.get_priority_display()
     locked.priority = priority
     _save(locked)
@@ -270,6 +310,7 @@ def request_set_priority(*, actor, request: ServiceRequest, priority: str, reaso
     if reason:
         body += _("。原因：%(reason)s") % {"reason": reason}
     timeline_add(request=locked, kind=EntryKind.PRIORITY, actor=actor, body=body)
+    _audit(actor, "set_priority", locked, values, **({"note": reason} if reason else {}))
     return locked
 
 
@@ -280,7 +321,9 @@ def request_add_note(*, actor, request: ServiceRequest, body: str):
     _check_actor(actor, request)
     body = _text(body, field="body", message=_("请填写备注内容。"))
     locked = _lock(request)
-    return timeline_add(request=locked, kind=EntryKind.NOTE, actor=actor, body=body)
+    entry = timeline_add(request=locked, kind=EntryKind.NOTE, actor=actor, body=body)
+    _audit(actor, "note", locked, timeline_entry=[None, entry.pk])  # the entry's id, not its text
+    return entry
 
 
 @transaction.atomic
@@ -291,12 +334,18 @@ def request_reply(*, actor, request: ServiceRequest, body: str):
     locked = _lock(request)
     if locked.status not in (*OPEN_STATUSES, RequestStatus.RESOLVED):
         raise ConflictError(_("诉求当前为“%(status)s”，不能再回复。") % {"status": locked.get_status_display()})
-    return timeline_add(request=locked, kind=EntryKind.REPLY, actor=actor, public=True, body=body)
+    entry = timeline_add(request=locked, kind=EntryKind.REPLY, actor=actor, public=True, body=body)
+    _audit(actor, "reply", locked, timeline_entry=[None, entry.pk])
+    return entry
 
 
 @transaction.atomic
 def request_reveal_phone(*, actor, request: ServiceRequest, reason: str) -> str:
-    """The requester's full phone for `actor` with service_request.reveal on the request; logged with a reason."""
+    """The requester's full phone for `actor` with service_request.reveal on the request; logged with a reason.
+    Only a person reveals (the log names who): SYSTEM is refused like None."""
+    require_actor(actor)
+    if user_or_none(actor) is None:
+        raise ValueError("revealing a requester's phone needs a user, not SYSTEM")
     if not can_change_request(actor, request, "reveal"):
         raise DomainError(_("您没有查看提出人完整联系电话的权限。"))
     reason = (reason or "").strip()
@@ -306,6 +355,7 @@ def request_reveal_phone(*, actor, request: ServiceRequest, reason: str) -> str:
     locked = _lock(request)
     RequesterRevealLog.objects.create(actor=actor, request=locked, reason=reason)
     timeline_add(request=locked, kind=EntryKind.REVEALED, actor=actor, body=_("查看事由：%(reason)s") % {"reason": reason})
+    _audit(actor, "reveal", locked, note=reason)  # the reason, never the number
     return crypto.decrypt(locked.requester_phone_encrypted)
 
 
@@ -334,6 +384,7 @@ def request_confirm(*, request: ServiceRequest, satisfaction: int, comment: str 
         raise DomainError(_("请为办理结果打 1 到 5 分。"), field="satisfaction")
     comment = (comment or "").strip()[:MAX_TEXT]
     locked = _lock(request)
+    before = _values(locked)
     from_status = _move(locked, RequestStatus.CLOSED)
     now = timezone.now()
     locked.satisfaction = score
@@ -345,6 +396,7 @@ def request_confirm(*, request: ServiceRequest, satisfaction: int, comment: str 
         body += _("。评价：%(c)s") % {"c": comment}
     timeline_add(request=locked, kind=EntryKind.CLOSED, public=True, by_requester=True, from_status=from_status,
                  to_status=locked.status, body=body, at=now)
+    _audit(SYSTEM, "confirm", locked, before, note=PUBLIC_NOTE)  # the requester has no account
     return locked
 
 
@@ -354,6 +406,7 @@ def request_reopen(*, request: ServiceRequest, reason: str) -> ServiceRequest:
     called only by the public tracking view for a session that looked the request up."""
     reason = _text(reason, field="reason", message=_("请说明还有什么问题没有解决。"))
     locked = _lock(request)
+    before = _values(locked)
     from_status = _move(locked, RequestStatus.REOPENED)
     now = timezone.now()
     locked.reopen_count += 1
@@ -364,6 +417,7 @@ def request_reopen(*, request: ServiceRequest, reason: str) -> ServiceRequest:
     _save(locked)
     timeline_add(request=locked, kind=EntryKind.REOPENED, public=True, by_requester=True, from_status=from_status,
                  to_status=locked.status, body=reason, at=now)
+    _audit(SYSTEM, "reopen", locked, before, note=PUBLIC_NOTE)
     return locked
 
 
@@ -416,6 +470,9 @@ def requests_escalate_overdue(*, now: dt.datetime | None = None) -> int:
         timeline_add(request=row, kind=EntryKind.ESCALATED, at=now, to_org=ancestor,
                      body=_("已逾期，升级至%(org)s督办（第 %(n)d 级）") % {"org": ancestor.name, "n": level})
         changed += 1
+    if changed:  # one summary row per run that changed something (the timeline has each request's entry)
+        audit_record(actor=SYSTEM, action="service_request.escalate", object_type=ServiceRequest._meta.label_lower,
+                     changes={"note": "overdue", "count": changed})
     return changed
 
 
@@ -433,4 +490,7 @@ def requests_autoclose_resolved(*, now: dt.datetime | None = None) -> int:
         timeline_add(request=row, kind=EntryKind.AUTO_CLOSED, public=True, from_status=RequestStatus.RESOLVED,
                      to_status=RequestStatus.CLOSED, at=now,
                      body=_("办结后 %(n)d 天内未确认，系统自动关闭") % {"n": days})
+    if rows:  # one summary row per run that closed something
+        audit_record(actor=SYSTEM, action="service_request.auto_close", object_type=ServiceRequest._meta.label_lower,
+                     changes={"note": f"resolved over {days} days", "count": len(rows)})
     return len(rows)

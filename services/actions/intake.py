@@ -14,6 +14,10 @@
 - The phone is personal data: stored encrypted plus a blind index; never logged, never in a URL.
 - The requester's 查询密码 (services/credentials.py): drawn here, only its keyed hash is stored; the
   plaintext exists only on the returned object (`access_secret`) for the confirmation page to show once.
+- Audit: an accepted submission writes one row "service_request.submit" as SYSTEM with the note "public"
+  (the requester has no account) and only routing facts: never the phone, the name, the text or the hash.
+  Public-hit counters (hit_record, track_attempt, public_hits_purge) are a throttle's cache, not domain
+  data: no audit row.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from core.audit import SYSTEM, audit_record
 from core.crypto import encrypt
 from core.exceptions import DomainError
 from core.models import Rule
@@ -211,7 +216,8 @@ def _check_limit(*, kind: str, key: str, limit: int, window: dt.timedelta, now: 
 
 
 def hit_record(*, kind: str, key: str, now: dt.datetime | None = None) -> PublicHit:
-    """Count one use of a public page (the key is a keyed hash, never the raw value)."""
+    """Count one use of a public page (the key is a keyed hash, never the raw value). A throttle counter:
+    no audit row."""
     hit = PublicHit(kind=kind, key=key, created_at=now or timezone.now())
     hit.full_clean()
     hit.save()
@@ -231,7 +237,7 @@ def track_attempt(*, client_address: str, now: dt.datetime | None = None) -> Non
 
 @transaction.atomic
 def public_hits_purge(*, older_than_hours: int = 48) -> int:
-    """Delete hit rows older than any limit's window; returns how many went."""
+    """Delete hit rows older than any limit's window; returns how many went. Pure cache upkeep: no audit row."""
     deleted, _detail = PublicHit.objects.filter(created_at__lt=timezone.now() - dt.timedelta(hours=older_than_hours)).delete()
     return deleted
 
@@ -317,5 +323,9 @@ def request_submit(
                  to_org=org, by_requester=True, at=now)
     hit_record(kind=PublicHitKind.INTAKE_ADDRESS, key=address_key, now=now)
     hit_record(kind=PublicHitKind.INTAKE_PHONE, key=phone_key, now=now)
+    audit_record(actor=SYSTEM, action="service_request.submit", obj=request, org=org, changes={
+        "note": "public", "category": [None, category.pk], "responsible_org": [None, org.pk],
+        "status": [None, request.status], "workplace": [None, workplace.pk if workplace else None],
+    })
     request.access_secret = secret  # not a field: shown once to the requester, never stored
     return request

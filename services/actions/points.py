@@ -5,6 +5,10 @@ and the rounded straight-line distance. Whether a workplace is within reach is d
 time against the rule row `service_reach_km`, so editing the rule needs no recomputation. A point
 change refreshes every workplace after commit; a workplace change refreshes that workplace
 (hook in orgs.actions).
+
+Audit: creating and editing a point writes one row ("service_point.create", "service_point.update", or
+"service_point.close" when the edit closes it) with the actor, which is required (None raises ValueError).
+WorkplaceReach is a materialized cache of the points: `reach_refresh` writes no audit row.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from core.audit import audit_record, diff, field_values, require_actor
 from core.exceptions import DomainError
 from core.rules import rule_values
 from orgs.models import Organization, Workplace
@@ -41,7 +46,7 @@ def reach_metres() -> int:
 @transaction.atomic
 def reach_refresh(*, workplace_ids: list[int] | None = None) -> int:
     """Recompute the nearest open point of the given workplaces (all when None); returns the number
-    of rows written. Rows of workplaces that are inactive, have no coordinates, or have no open point
+    of rows written (a cache of the points: no audit row). Rows of workplaces that are inactive, have no coordinates, or have no open point
     to go to are deleted. A fixed number of statements (bulk upsert) whatever the number of rows,
     apart from the backend's parameter limit per statement."""
     now = timezone.now()
@@ -66,6 +71,10 @@ def reach_refresh(*, workplace_ids: list[int] | None = None) -> int:
             update_fields=["nearest_point", "distance_m", "computed_at"],
         )
     return len(rows)
+
+
+def _audit_values(point: ServicePoint) -> dict:
+    return field_values(point, [name if name not in ("region", "operator_org") else f"{name}_id" for name in POINT_FIELDS])
 
 
 def _refresh_all_on_commit() -> None:
@@ -98,11 +107,14 @@ def _require_operator(actor, perm: str, org: Organization | None) -> None:
 @transaction.atomic
 def service_point_create(*, actor, **data: Any) -> ServicePoint:
     """Register a point (service_point.add at its operator org); the circle is refreshed after commit."""
+    require_actor(actor)
     data = _point_values(data)
     _require_operator(actor, "service_point.add", data.get("operator_org"))
     point = ServicePoint(**data)
     _full_clean(point)
     point.save()
+    audit_record(actor=actor, action="service_point.create", obj=point, org=point.operator_org,
+                 changes=diff({}, _audit_values(point)))
     _refresh_all_on_commit()
     return point
 
@@ -111,16 +123,21 @@ def service_point_create(*, actor, **data: Any) -> ServicePoint:
 def service_point_update(*, actor, point: ServicePoint, **changes: Any) -> ServicePoint:
     """Edit a point, including pausing or closing it (service_point.change on the point, and at the
     new operator org when it moves); the circle is refreshed after commit."""
+    require_actor(actor)
     changes = _point_values(changes)
-    if actor is None or not ServicePoint.objects.restrict(actor, "change").filter(pk=point.pk).exists():
+    if not ServicePoint.objects.restrict(actor, "change").filter(pk=point.pk).exists():
         raise DomainError(_("您无权修改该服务阵地。"))
     point = ServicePoint.objects.select_for_update().get(pk=point.pk)
+    before = _audit_values(point)
     if "operator_org" in changes and changes["operator_org"] != point.operator_org:
         _require_operator(actor, "service_point.change", changes["operator_org"])
     for name, value in changes.items():
         setattr(point, name, value)
     _full_clean(point)
     point.save()
+    closed = before["status"] != PointStatus.CLOSED and point.status == PointStatus.CLOSED
+    audit_record(actor=actor, action="service_point.close" if closed else "service_point.update", obj=point,
+                 org=point.operator_org, changes=diff(before, _audit_values(point)))
     _refresh_all_on_commit()
     return point
 

@@ -8,6 +8,7 @@ import datetime as dt
 import pytest
 from django.urls import reverse
 
+from core.audit import SYSTEM
 from core.exceptions import DomainError, RateLimitedError
 from members.actions.imports import IMPORT_LABELS, member_import_upload
 from members.actions.registry import member_create, member_update
@@ -34,7 +35,7 @@ def form_data(world, id_number: str) -> dict:
 
 def test_duplicate_refusals_are_logged_and_limited_per_user(client, world):
     set_rule("duplicate_refusals_per_user_per_day", 2)
-    elsewhere = member_create(actor=None, org=world.br_f, id_number=make_id(1), name="外单位党员", stage=Stage.FULL)
+    elsewhere = member_create(actor=SYSTEM, org=world.br_f, id_number=make_id(1), name="外单位党员", stage=Stage.FULL)
     client.force_login(world.secretary)
     url = reverse("members:member_create")
     for expected in (1, 2):
@@ -63,8 +64,8 @@ def test_duplicate_refusals_are_logged_and_limited_per_user(client, world):
 
 def test_a_duplicate_on_edit_is_logged_and_limited_too(world):
     set_rule("duplicate_refusals_per_user_per_day", 1)
-    member_create(actor=None, org=world.br_f, id_number=make_id(3), name="外单位党员", stage=Stage.FULL)
-    mine = member_create(actor=None, org=world.jb, id_number=make_id(4), name="本支部党员", stage=Stage.FULL)
+    member_create(actor=SYSTEM, org=world.br_f, id_number=make_id(3), name="外单位党员", stage=Stage.FULL)
+    mine = member_create(actor=SYSTEM, org=world.jb, id_number=make_id(4), name="本支部党员", stage=Stage.FULL)
     with pytest.raises(DomainError, match="已在系统中登记"):
         member_update(actor=fresh(world.secretary), member=mine, id_number=make_id(3))
     assert refusals(world.secretary).count() == 1
@@ -77,8 +78,8 @@ def test_a_duplicate_on_edit_is_logged_and_limited_too(world):
 def test_import_rows_registered_outside_the_scope_count_as_refusals(world):
     set_rule("duplicate_refusals_per_user_per_day", 2)
     for n in (5, 6, 7):
-        member_create(actor=None, org=world.br_f, id_number=make_id(n), name=f"外单位党员{n}", stage=Stage.FULL)
-    member_create(actor=None, org=world.jb, id_number=make_id(8), name="本支部党员", stage=Stage.FULL)
+        member_create(actor=SYSTEM, org=world.br_f, id_number=make_id(n), name=f"外单位党员{n}", stage=Stage.FULL)
+    member_create(actor=SYSTEM, org=world.jb, id_number=make_id(8), name="本支部党员", stage=Stage.FULL)
     data = xlsx_bytes(IMPORT_LABELS, [row(姓名="甲", 身份证号=make_id(5)), row(姓名="乙", 身份证号=make_id(8)),
                                       row(姓名="丙", 身份证号=make_id(9))])
     preview = member_import_upload(actor=fresh(world.secretary), org=world.jb, filename="m.xlsx", data=data)

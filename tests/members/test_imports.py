@@ -12,6 +12,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 from openpyxl import Workbook, load_workbook
 
+from core.audit import SYSTEM
 from core.exceptions import DomainError
 from members import spreadsheets
 from members.actions.imports import IMPORT_LABELS, _unpack, member_import_confirm, member_import_upload
@@ -124,7 +125,7 @@ def test_confirm_is_all_or_nothing(world):
     item = member_import_upload(actor=secretary, org=world.jb, filename="m.xlsx", data=xlsx_bytes(IMPORT_LABELS, sample_rows()))
     assert item.valid_rows == 2
     # Between preview and confirm someone registers the second valid person elsewhere.
-    member_create(actor=None, org=world.br_f, id_number=GOOD_2, name="别处登记", stage=Stage.FULL)
+    member_create(actor=SYSTEM, org=world.br_f, id_number=GOOD_2, name="别处登记", stage=Stage.FULL)
     before = Member.objects.count()
     with pytest.raises(DomainError) as caught:
         member_import_confirm(actor=secretary, member_import=item)

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from openpyxl import load_workbook
 
+from core.audit import SYSTEM
 from members.actions import member_create
 from members.models import Member, RelationKind, RevealLog, Stage
 from tests.factories import MemberFactory, UserFactory, fresh, grant
@@ -30,9 +31,9 @@ def allow_reveal(user):
 @pytest.fixture
 def people(world):
     """Two registered members with personal data: one in jb (secretary's scope), one in br_f (not)."""
-    zhang = member_create(actor=None, org=world.jb, id_number=make_id(BORN, 1), phone="13812345678", name="张三",
+    zhang = member_create(actor=SYSTEM, org=world.jb, id_number=make_id(BORN, 1), phone="13812345678", name="张三",
                           stage=Stage.ACTIVIST, activist_on=dt.date(2025, 3, 31), workplace=world.wp_b, roles=["grid"])
-    li = member_create(actor=None, org=world.br_f, id_number=make_id(BORN, 3), phone="13987654321", name="李四",
+    li = member_create(actor=SYSTEM, org=world.br_f, id_number=make_id(BORN, 3), phone="13987654321", name="李四",
                        stage=Stage.PROBATIONARY, admitted_on=dt.date(2025, 7, 1), workplace=world.wp_f)
     return {"zhang": zhang, "li": li}
 
@@ -261,7 +262,7 @@ def test_export_is_masked_and_scoped(client, world, people):
 # ---------------------------------------------------------------- query counts
 def _grow(world, n, start):
     for i in range(n):
-        m = member_create(actor=None, org=world.jb, id_number=make_id(dt.date(1985, 1, 1), start + i), phone="13800000000",
+        m = member_create(actor=SYSTEM, org=world.jb, id_number=make_id(dt.date(1985, 1, 1), start + i), phone="13800000000",
                           name=f"扩展{start + i}", stage=Stage.FULL, workplace=world.wp_b, roles=["grid", "vanguard"])
         assert m.pk
 

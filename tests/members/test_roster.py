@@ -20,6 +20,7 @@ from django.urls import reverse
 from openpyxl import Workbook
 
 from core import crypto
+from core.audit import SYSTEM
 from core.exceptions import DomainError
 from members.actions import imports as import_actions
 from members.actions.imports import roster_comparison_run, roster_comparison_start
@@ -103,7 +104,7 @@ class Scenario:
                 extra["home_org_name"] = "外省某党支部"
             if relation == RelationKind.LOST_CONTACT:
                 extra["lost_contact_since"] = w.today - dt.timedelta(days=200)
-            member = member_create(actor=None, org=org, id_number=make_id(i), workplace=registered, name=f"登记党员{i:04d}",
+            member = member_create(actor=SYSTEM, org=org, id_number=make_id(i), workplace=registered, name=f"登记党员{i:04d}",
                                    stage=Stage.FULL, relation_kind=relation, **extra)
             registered_at[member.pk] = registered.pk if registered else None
             if rnd.random() < 0.7:
@@ -267,9 +268,9 @@ def test_headcounts_the_uploader_may_not_change_are_proposed_but_cannot_be_confi
 
 
 def test_findings_list_only_members_the_user_may_see_and_other_orgs_comparisons_are_404(client, world):
-    pocket = member_create(actor=None, org=world.br_f, id_number=make_id(80_001), name="美团口袋党员", stage=Stage.FULL,
+    pocket = member_create(actor=SYSTEM, org=world.br_f, id_number=make_id(80_001), name="美团口袋党员", stage=Stage.FULL,
                            relation_kind=RelationKind.POCKET)
-    own = member_create(actor=None, org=world.jb, id_number=make_id(80_002), name="联合支部口袋党员", stage=Stage.FULL,
+    own = member_create(actor=SYSTEM, org=world.jb, id_number=make_id(80_002), name="联合支部口袋党员", stage=Stage.FULL,
                         relation_kind=RelationKind.POCKET)
     rows = [("名单某乙", make_id(80_001), world.wp_b.name), ("名单某丙", make_id(80_002), world.wp_b.name)]
     comparison = start(world, xlsx_bytes(rows), actor=world.secretary, org=world.jb)
@@ -317,7 +318,7 @@ def test_ten_thousand_row_roster_end_to_end_with_progress(client, world, monkeyp
     members = []
     for i in range(registered):
         relation = rnd.choice([RelationKind.HELD] * 8 + [RelationKind.POCKET])
-        members.append(member_create(actor=None, org=world.br_a, id_number=make_id(i), name=f"登记党员{i:05d}", stage=Stage.FULL,
+        members.append(member_create(actor=SYSTEM, org=world.br_a, id_number=make_id(i), name=f"登记党员{i:05d}", stage=Stage.FULL,
                                      workplace=stations[i % 40], relation_kind=relation))
     rows = []
     for i in range(10_000):

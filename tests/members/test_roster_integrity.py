@@ -10,6 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
+from core.audit import SYSTEM
 from core.exceptions import ConflictError, RateLimitedError
 from members.actions.imports import roster_comparison_run, roster_headcounts_apply
 from members.actions.registry import member_create
@@ -99,9 +100,9 @@ def test_headcount_page_keeps_a_constant_number_of_queries(client, world, django
 
 # ---------------------------------------------------------------- the membership oracle
 def test_for_a_secretary_a_row_matching_an_out_of_scope_member_looks_like_a_row_matching_nobody(client, world):
-    outsider = member_create(actor=None, org=world.br_f, id_number=make_id(30_001), name="外单位口袋党员", stage=Stage.FULL,
+    outsider = member_create(actor=SYSTEM, org=world.br_f, id_number=make_id(30_001), name="外单位口袋党员", stage=Stage.FULL,
                              relation_kind=RelationKind.POCKET, workplace=world.wp_b)
-    member_create(actor=None, org=world.food, id_number=make_id(30_002), name="外单位正式党员", stage=Stage.FULL)
+    member_create(actor=SYSTEM, org=world.food, id_number=make_id(30_002), name="外单位正式党员", stage=Stage.FULL)
     outsider_rows = [("名单某甲", make_id(30_001), world.wp_b.name), ("名单某乙", make_id(30_002), world.wp_c.name)]
     stranger_rows = [("名单某丙", make_id(39_001), world.wp_b.name), ("名单某丁", make_id(39_002), world.wp_c.name)]
 
@@ -133,9 +134,9 @@ def test_for_a_secretary_a_row_matching_an_out_of_scope_member_looks_like_a_row_
 
 
 def test_a_narrower_viewer_does_not_see_the_counts_of_a_wider_comparison(client, world):
-    member_create(actor=None, org=world.br_f, id_number=make_id(31_001), name="外单位流动党员", stage=Stage.FULL,
+    member_create(actor=SYSTEM, org=world.br_f, id_number=make_id(31_001), name="外单位流动党员", stage=Stage.FULL,
                   relation_kind=RelationKind.POCKET)
-    own = member_create(actor=None, org=world.jb, id_number=make_id(31_002), name="本支部口袋党员", stage=Stage.FULL,
+    own = member_create(actor=SYSTEM, org=world.jb, id_number=make_id(31_002), name="本支部口袋党员", stage=Stage.FULL,
                         relation_kind=RelationKind.POCKET)
     rows = [("名单某甲", make_id(31_001), world.wp_b.name), ("名单某乙", make_id(31_002), world.wp_b.name)]
     comparison = finished(world, rows, org=world.jb)  # by district staff: covers the whole district

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
+from core.audit import SYSTEM
 from core.exceptions import ConflictError, DomainError
 from core.models import Rule
 from members.actions.transfers import (
@@ -255,13 +256,13 @@ def test_expired_letter_blocks_steps_and_expire_closes_it(world, people):
     assert t.letter_valid_until == dt.date(2024, 4, 10)
     with pytest.raises(DomainError, match="过期"):
         transfer_receive(actor=people["recv"], transfer=t, today=dt.date(2024, 4, 11))
-    assert transfers_expire(today=dt.date(2024, 4, 10)) == 0  # valid through its last day
-    assert transfers_expire(today=dt.date(2024, 4, 11)) == 1
+    assert transfers_expire(actor=SYSTEM, today=dt.date(2024, 4, 10)) == 0  # valid through its last day
+    assert transfers_expire(actor=SYSTEM, today=dt.date(2024, 4, 11)) == 1
     t = reload(t)
     assert t.status == TransferStatus.EXPIRED and t.closed_at is not None
     event = TransferEvent.objects.get(transfer=t, kind=TransferEventKind.EXPIRED)
     assert event.actor is None and "2024-04-10" in event.reason
-    assert transfers_expire(today=dt.date(2024, 4, 12)) == 0  # idempotent
+    assert transfers_expire(actor=SYSTEM, today=dt.date(2024, 4, 12)) == 0  # idempotent
     assert reload(people["member"]).org == world.br_a
 
 

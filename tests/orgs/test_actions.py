@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection, connections
 
+from core.audit import SYSTEM
 from core.exceptions import ConflictError, DomainError
 from members.models import Member, Stage
 from orgs.actions import (
@@ -552,7 +553,7 @@ def test_concurrent_creates_under_one_parent_keep_the_tree_consistent():
         try:
             barrier.wait(timeout=10)
             for i in range(per_thread):
-                org_create(actor=None, parent=parent, kind=OrgKind.BRANCH, name=f"支部{tag}{i}", code=f"T{tag}-{i}",
+                org_create(actor=SYSTEM, parent=parent, kind=OrgKind.BRANCH, name=f"支部{tag}{i}", code=f"T{tag}-{i}",
                            formation_mode="area")
         except Exception as exc:  # noqa: BLE001 - reported below
             errors.append(exc)
