@@ -51,7 +51,7 @@ def _not_xlsx() -> DomainError:
     return DomainError(_("文件不是有效的 .xlsx 工作簿，请用 Excel 或 WPS 另存为 .xlsx 后重新上传。"), field="file")
 
 
-def _unreadable() -> DomainError:
+def unreadable_error() -> DomainError:
     return DomainError(_("无法读取该工作簿，请确认文件未损坏且为 .xlsx 格式（可用 Excel 或 WPS 重新另存为 .xlsx）。"), field="file")
 
 
@@ -66,7 +66,8 @@ def check_xlsx_upload(*, filename: str, size: int, max_bytes: int = MAX_UPLOAD_B
         raise DomainError(_("文件过大：不能超过 %(mb)d MB。") % {"mb": max_bytes // (1024 * 1024)}, field="file")
 
 
-def _has_declaration(stream) -> bool:
+def has_xml_declaration(stream) -> bool:
+    """Scan a zip member in chunks (with an overlap, so a word split across chunks is still seen)."""
     overlap = max(len(word) for word in _DECLARATIONS) - 1
     tail = b""
     while chunk := stream.read(SCAN_CHUNK):
@@ -99,7 +100,7 @@ def check_xlsx_archive(data: bytes) -> None:
                 if info.is_dir():
                     continue
                 with archive.open(info) as stream:
-                    if _has_declaration(stream):
+                    if has_xml_declaration(stream):
                         raise DomainError(
                             _("工作簿中含有不允许的 XML 声明（DTD/实体），已拒绝。请用 Excel 或 WPS 重新另存为 .xlsx 后上传。"),
                             field="file",
@@ -107,14 +108,14 @@ def check_xlsx_archive(data: bytes) -> None:
         except DomainError:
             raise
         except Exception as exc:  # a broken member (bad CRC, truncated stream, encrypted entry...)
-            raise _unreadable() from exc
+            raise unreadable_error() from exc
 
 
-def _is_blank(values) -> bool:
+def is_blank_row(values) -> bool:
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
 
 
-def _header(value) -> str:
+def header_label(value) -> str:
     return "".join(str(value).split()) if value is not None else ""
 
 
@@ -125,15 +126,15 @@ def read_xlsx(data: bytes, *, max_rows: int) -> Sheet:
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on malformed files
-        raise _unreadable() from exc
+        raise unreadable_error() from exc
     try:
         if not wb.worksheets:
             raise DomainError(_("工作簿中没有工作表。"), field="file")
         iterator = wb.worksheets[0].iter_rows(values_only=True)
-        headers = [_header(v) for v in (next(iterator, None) or ())]
+        headers = [header_label(v) for v in (next(iterator, None) or ())]
         rows: list[tuple[int, list]] = []
         for number, values in enumerate(iterator, start=2):
-            if _is_blank(values):
+            if is_blank_row(values):
                 continue
             if len(rows) >= max_rows:
                 raise DomainError(_("数据行数超过上限 %(n)d 行，请拆分后分批上传。") % {"n": max_rows}, field="file")
@@ -141,7 +142,7 @@ def read_xlsx(data: bytes, *, max_rows: int) -> Sheet:
     except DomainError:
         raise
     except Exception as exc:  # read-only mode parses lazily: errors surface while iterating
-        raise _unreadable() from exc
+        raise unreadable_error() from exc
     finally:
         with contextlib.suppress(Exception):
             wb.close()

@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import datetime as dt
 import io
 import zipfile
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from openpyxl import Workbook, load_workbook
@@ -25,37 +23,19 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from core.exceptions import DomainError
+from core.spreadsheets import (  # the upload limits and checks shared with the portal's other uploads
+    MAX_UNCOMPRESSED_BYTES,
+    MAX_UPLOAD_BYTES,
+    MAX_ZIP_MEMBERS,
+    Sheet,
+    has_xml_declaration,
+    header_label,
+    is_blank_row,
+    unreadable_error,
+)
 from core.xlsx import safe_cell
 
-MAX_UPLOAD_BYTES = 5 * 1024 * 1024
-MAX_UNCOMPRESSED_BYTES = 50 * 1024 * 1024
-MAX_ZIP_MEMBERS = 1000
 MAX_ROWS = 20_000
-XLSX_CONTENT_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-SCAN_CHUNK = 64 * 1024
-# "<!doctype" / "<!entity" in the encodings an XML part may use (UTF-8/ASCII, UTF-16 either byte order);
-# searched in the lower-cased bytes (bytes.lower() only folds ASCII letters, which also covers UTF-16).
-_DECLARATIONS = tuple(
-    word.encode(encoding) for word in ("<!doctype", "<!entity") for encoding in ("ascii", "utf-16-le", "utf-16-be")
-)
-
-
-def _unreadable() -> DomainError:
-    return DomainError(_("无法读取该工作簿，请确认文件未损坏且为 .xlsx 格式（可用 Excel 或 WPS 重新另存为 .xlsx）。"), field="file")
-
-
-@dataclass(frozen=True)
-class Sheet:
-    """Header labels and the data rows as (spreadsheet row number, values)."""
-
-    headers: list[str]
-    rows: list[tuple[int, list]]
-
-    def column(self, label: str) -> int | None:
-        try:
-            return self.headers.index(label)
-        except ValueError:
-            return None
 
 
 def extension(filename: str) -> str:
@@ -94,18 +74,6 @@ def check_xlsx_archive(data: bytes) -> None:
     check_xml_declarations(data)
 
 
-def _has_declaration(stream) -> bool:
-    """Scan a zip member in chunks (with an overlap, so a word split across chunks is still seen)."""
-    overlap = max(len(word) for word in _DECLARATIONS) - 1
-    tail = b""
-    while chunk := stream.read(SCAN_CHUNK):
-        window = (tail + chunk).lower()
-        if any(word in window for word in _DECLARATIONS):
-            return True
-        tail = window[-overlap:]
-    return False
-
-
 def check_xml_declarations(data: bytes) -> None:
     """Refuse a workbook whose XML parts declare a DTD or entities (Excel and WPS never write them)."""
     try:
@@ -114,7 +82,7 @@ def check_xml_declarations(data: bytes) -> None:
                 if info.is_dir():
                     continue
                 with archive.open(info) as stream:
-                    if _has_declaration(stream):
+                    if has_xml_declaration(stream):
                         raise DomainError(
                             _("工作簿中含有不允许的 XML 声明（DTD/实体），已拒绝。请用 Excel 或 WPS 重新另存为 .xlsx 后上传。"),
                             field="file",
@@ -122,19 +90,11 @@ def check_xml_declarations(data: bytes) -> None:
     except DomainError:
         raise
     except Exception as exc:  # a broken member (bad CRC, truncated deflate stream, encrypted entry, ...)
-        raise _unreadable() from exc
+        raise unreadable_error() from exc
 
 
 def _too_many_rows() -> DomainError:
     return DomainError(_("数据行数超过上限 %(n)d 行，请拆分后分批上传。") % {"n": MAX_ROWS}, field="file")
-
-
-def _is_blank(values) -> bool:
-    return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
-
-
-def _header(value) -> str:
-    return "".join(str(value).split()) if value is not None else ""
 
 
 def read_xlsx(data: bytes) -> Sheet:
@@ -143,7 +103,7 @@ def read_xlsx(data: bytes) -> Sheet:
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds on malformed files
-        raise _unreadable() from exc
+        raise unreadable_error() from exc
     try:
         # read_only parses the sheet XML lazily: errors in it surface while iterating, so they are
         # caught here too (ParseError, KeyError for a missing part, BadZipFile, zlib.error, ValueError...).
@@ -152,10 +112,10 @@ def read_xlsx(data: bytes) -> Sheet:
         ws = wb.worksheets[0]
         iterator = ws.iter_rows(values_only=True)
         first = next(iterator, None)
-        headers = [_header(v) for v in (first or ())]
+        headers = [header_label(v) for v in (first or ())]
         rows: list[tuple[int, list]] = []
         for number, values in enumerate(iterator, start=2):
-            if _is_blank(values):
+            if is_blank_row(values):
                 continue
             if len(rows) >= MAX_ROWS:
                 raise _too_many_rows()
@@ -163,7 +123,7 @@ def read_xlsx(data: bytes) -> Sheet:
     except DomainError:
         raise
     except Exception as exc:  # untrusted input: any parse failure is the file's fault, not a 500
-        raise _unreadable() from exc
+        raise unreadable_error() from exc
     finally:
         with contextlib.suppress(Exception):
             wb.close()
@@ -182,10 +142,10 @@ def _decode(data: bytes) -> str:
 def read_csv(data: bytes) -> Sheet:
     reader = csv.reader(io.StringIO(_decode(data)))
     try:
-        headers = [_header(v) for v in next(reader, [])]
+        headers = [header_label(v) for v in next(reader, [])]
         rows: list[tuple[int, list]] = []
         for number, values in enumerate(reader, start=2):
-            if _is_blank(values):
+            if is_blank_row(values):
                 continue
             if len(rows) >= MAX_ROWS:
                 raise _too_many_rows()
@@ -205,16 +165,6 @@ def require_columns(sheet: Sheet, required: Sequence[str]) -> None:
         raise DomainError(_("缺少必需的列：%(cols)s。请使用下载的模板。") % {"cols": "、".join(missing)}, field="file")
     if not sheet.rows:
         raise DomainError(_("文件中没有数据行。"), field="file")
-
-
-def cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, dt.datetime):
-        value = value.date()
-    return str(value).strip()
 
 
 def iter_cells(sheet: Sheet, labels: Sequence[str]) -> Iterator[tuple[int, dict[str, object]]]:

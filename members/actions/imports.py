@@ -43,6 +43,7 @@ from core.audit import diff as values_diff
 from core.dates import check_date, date_bounds
 from core.exceptions import ConflictError, DomainError
 from core.rules import rule_int
+from core.spreadsheets import cell_text
 from members import spreadsheets
 from members.actions.registry import ID_PURPOSE, duplicate_refusals_record, member_create
 from members.models import (
@@ -207,7 +208,7 @@ def _parse_date(value) -> dt.date | None:
         return value
     if isinstance(value, int | float) and 1 < value < 100_000:
         return from_excel(value).date()
-    text = spreadsheets.cell_text(value)
+    text = cell_text(value)
     for fmt in DATE_FORMATS:
         try:
             return dt.datetime.strptime(text, fmt).date()
@@ -242,7 +243,7 @@ def _parse_import_row(number: int, cells: dict, choice_maps: dict, *, today: dt.
     row = _Row(number)
     for column in IMPORT_COLUMNS:
         raw = cells.get(column.label)
-        text = spreadsheets.cell_text(raw)
+        text = cell_text(raw)
         if not text:
             if column.required:
                 row.errors.append((column.label, _("必填项不能为空。")))
@@ -627,7 +628,7 @@ def roster_comparison_run(*, comparison_id: int) -> RosterComparison | None:
         roster_comparison_fail(comparison_id=comparison_id, message=message)
         logger.warning("roster comparison %s failed: unreadable upload", comparison_id)
         return None
-    rows = [(spreadsheets.cell_text(c["身份证号"]), spreadsheets.cell_text(c["站点/单位"]))
+    rows = [(cell_text(c["身份证号"]), cell_text(c["站点/单位"]))
             for _n, c in spreadsheets.iter_cells(sheet, ROSTER_COLUMNS[1:])]
     del data, sheet
     _set_progress(comparison_id, 10)

@@ -15,11 +15,11 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from core.exceptions import DomainError, RateLimitedError, apply_to_form
+from core.spreadsheets import XLSX_CONTENT_TYPE
 from members import import_forms
 from members.actions import imports as actions
 from members.models import MemberImport, RosterComparison, UploadStatus
 from members.selectors import imports as selectors
-from members.spreadsheets import XLSX_CONTENT_TYPE
 from orgs.scoping import get_scoped_or_404, has_perm
 
 PAGE_SIZE = 50

@@ -147,7 +147,9 @@ def test_declarations_are_refused_before_openpyxl_opens_the_file(monkeypatch):
 
 
 def test_a_declaration_split_across_scan_chunks_is_found(monkeypatch):
-    monkeypatch.setattr(spreadsheets, "SCAN_CHUNK", 7)
+    import core.spreadsheets  # the scan members' uploads share since step 7
+
+    monkeypatch.setattr(core.spreadsheets, "SCAN_CHUNK", 7)
     data = rewrite(workbook(["姓名"], [["某人"]]), external_entity)
     with pytest.raises(DomainError, match="DTD/实体"):
         spreadsheets.check_xml_declarations(data)
