@@ -74,7 +74,7 @@ def compliance_export(request):
     try:
         context = _board_context(request, export=True)
     except _BadQuery as exc:
-        return bad_request_page(request, str(exc), back=reverse("compliance:compliance_board"))
+        return bad_request_page(request, str(exc), back=reverse("activities:compliance_board"))
     report = context["report"]
     rows = (
         [b.org.name, b.org.get_kind_display(), report.period.label, b.expected, b.met, b.held,
@@ -116,5 +116,5 @@ def exemption_create(request):
             apply_to_form(form, exc)
         else:
             messages.success(request, _("已登记豁免。"))
-            return redirect("compliance:exemption_list")
+            return redirect("activities:exemption_list")
     return render(request, "activities/board/exemption_form.html", {"nav_section": "compliance", "form": form})

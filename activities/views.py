@@ -9,7 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import redirect, render
-from django.urls import path, reverse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
@@ -292,15 +292,3 @@ def activity_file_remove(request, pk: int):
         messages.success(request, _("已删除附件。"))
     return redirect("activities:activity_detail", pk=activity.pk)
 
-
-urlpatterns = [
-    path("", activity_list, name="activity_list"),
-    path("new/", activity_create, name="activity_create"),
-    path("calendar/", activity_calendar, name="activity_calendar"),
-    path("<int:pk>/", activity_detail, name="activity_detail"),
-    path("<int:pk>/edit/", activity_edit, name="activity_edit"),
-    path("<int:pk>/return/", activity_return, name="activity_return"),
-    path("<int:pk>/files/", activity_upload, name="activity_upload"),
-    path("files/<int:pk>/", activity_file, name="activity_file"),
-    path("files/<int:pk>/delete/", activity_file_remove, name="activity_file_remove"),
-]

@@ -20,5 +20,5 @@ def role_menu(request) -> dict:
                     "rules": has_perm(user, "rule.view"),
                     "audit": has_perm(user, "audit.view"),
                     "users": has_perm(user, "user.view")},
-        "nav_snapshots_url": optional_url("snapshots:snapshot_list") if has_perm(user, "snapshot.view") else None,
+        "nav_snapshots_url": optional_url("coverage:snapshot_list") if has_perm(user, "snapshot.view") else None,
     }

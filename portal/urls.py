@@ -1,4 +1,7 @@
-"""Root URLs: each app's urls.py, mounted at its prefix."""
+"""Root URLs: each app's one urls.py (namespace = app label), mounted at the root with its own paths.
+
+Project-level names without a namespace: "home" (the landing page after login, coverage's home view),
+and the foundation's "login", "logout", "healthz" (core/urls.py)."""
 
 from django.contrib import admin
 from django.urls import include, path
@@ -11,19 +14,10 @@ urlpatterns = [
     path("", home, name="home"),
     path("", include("core.urls")),
     path("", include("coverage.urls")),
-    path("inbox/", include("notifications.inbox_urls")),
-    path("reminders/", include("notifications.reminder_urls")),
-    path("reports/", include("coverage.snapshot_urls")),
-    path("security/", include("orgs.security_urls")),
-    path("users/import/", include("orgs.onboarding_urls")),
-    path("rules/", include("orgs.rules_urls")),
-    path("audit/", include("orgs.audit_urls")),
-    path("users/", include("orgs.users_urls")),
-    path("orgs/", include("orgs.urls")),
-    path("members/", include("members.urls")),
-    path("activities/", include("activities.urls")),
-    path("compliance/", include("activities.board_urls")),
-    path("services/", include("services.urls")),
-    path("s/", include("services.public_urls")),
+    path("", include("orgs.urls")),
+    path("", include("members.urls")),
+    path("", include("activities.urls")),
+    path("", include("services.urls")),
+    path("", include("notifications.urls")),
     path("api/v1/", include("coverage.api.urls")),
 ]

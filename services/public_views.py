@@ -70,7 +70,7 @@ def intake_form(request, code):
                 request.session[SUBMITTED_KEY] = created.tracking_code
                 request.session[SUBMITTED_SECRET_KEY] = created.access_secret
                 _remember(request, created)
-                return redirect("public:submitted")
+                return redirect("services:public_submitted")
     return render(request, "services/public/intake_form.html", {"category": category, "form": form}, status=status)
 
 
@@ -78,7 +78,7 @@ def submitted(request):
     code = request.session.get(SUBMITTED_KEY)
     found = public.public_request(code=code) if code else None
     if found is None:
-        return redirect("public:intake")
+        return redirect("services:public_intake")
     secret = request.session.pop(SUBMITTED_SECRET_KEY, None)
     response = render(request, "services/public/submitted.html", {
         "req": found, "secret": credentials.format_secret(secret) if secret else None,
@@ -99,7 +99,7 @@ def track(request):
         found = public.track_lookup(code=form.cleaned_data["code"], secret=form.cleaned_data["secret"])
         if found is not None:
             _remember(request, found)
-            return redirect("public:track_detail", code=found.tracking_code)
+            return redirect("services:public_track_detail", code=found.tracking_code)
         # Unknown code and wrong 查询密码: the same blank form and message, nothing echoed back.
         form, not_found = TrackForm(), True
     return render(request, "services/public/track.html", {"form": form, "not_found": not_found, "not_found_message": _(NOT_FOUND)})
@@ -133,7 +133,7 @@ def _detail(request, found, *, confirm_form=None, reopen_form=None, status=200):
 def track_detail(request, code):
     found = _tracked_or_none(request, code)
     if found is None:
-        return redirect("public:track")
+        return redirect("services:public_track")
     return _detail(request, found)
 
 
@@ -141,7 +141,7 @@ def track_detail(request, code):
 def track_confirm(request, code):
     found = _tracked_or_none(request, code)
     if found is None:
-        return redirect("public:track")
+        return redirect("services:public_track")
     form = ConfirmForm(request.POST)
     if form.is_valid():
         try:
@@ -151,7 +151,7 @@ def track_confirm(request, code):
             apply_to_form(form, exc)
         else:
             messages.success(request, _("感谢您的评价，本诉求已关闭。"))
-            return redirect("public:track_detail", code=found.tracking_code)
+            return redirect("services:public_track_detail", code=found.tracking_code)
     return _detail(request, found, confirm_form=form)
 
 
@@ -159,7 +159,7 @@ def track_confirm(request, code):
 def track_reopen(request, code):
     found = _tracked_or_none(request, code)
     if found is None:
-        return redirect("public:track")
+        return redirect("services:public_track")
     form = ReopenForm(request.POST)
     if form.is_valid():
         try:
@@ -168,6 +168,6 @@ def track_reopen(request, code):
             apply_to_form(form, exc)
         else:
             messages.success(request, _("已重新打开，工作人员会继续办理。"))
-            return redirect("public:track_detail", code=found.tracking_code)
+            return redirect("services:public_track_detail", code=found.tracking_code)
     return _detail(request, found, reopen_form=form)
 

@@ -132,9 +132,9 @@ def _all_patterns(resolver=None, prefix=""):
             yield prefix + entry.name, entry
 
 
-PUBLIC = {"login", "logout", "healthz", "set_language", "users:password_set"}
-#: Pages for gig workers without an account (services/public_urls.py): the only other pages open to anonymous users.
-PUBLIC_NAMESPACE = "public:"
+PUBLIC = {"login", "logout", "healthz", "set_language", "orgs:password_set"}
+#: Pages for gig workers without an account (services/urls.py, names services:public_*): the only other pages open to anonymous users.
+PUBLIC_NAMESPACE = "services:public_"
 
 
 @pytest.mark.django_db

@@ -85,10 +85,10 @@ def _staff_gets(world) -> dict[str, tuple[str, tuple[str, ...]]]:
                                                          "assignee", "status", "overdue", "escalated", "priority", "q")),
         "points": (reverse("services:point_list"), ("page", "region", "operator_org", "kind", "status", "amenity")),
         "circle": (reverse("services:point_circle"), ("page", "outside")),
-        "reports": (reverse("snapshots:snapshot_list"), ("page", "org")),
-        "inbox": (reverse("inbox:inbox"), ("page", "show")),
-        "security": (reverse("security:event_list"), ("page", "kind")),
-        "rule_add": (reverse("reminders:rule_add"), ("kind",)),
+        "reports": (reverse("coverage:snapshot_list"), ("page", "org")),
+        "inbox": (reverse("notifications:inbox"), ("page", "show")),
+        "security": (reverse("orgs:security_event_list"), ("page", "kind")),
+        "rule_add": (reverse("notifications:reminder_rule_add"), ("kind",)),
         "api_orgs": ("/api/v1/orgs/", ("cursor", "kind", "status", "industry", "formation_mode", "page")),
         "api_workplaces": ("/api/v1/workplaces/", ("cursor", "region", "org", "industry", "kind", "coverage",
                                                   "has_trade_union", "status", "q", "page")),
@@ -213,9 +213,9 @@ def _post_cases(world) -> dict:
     category = ServiceCategory.objects.order_by("pk").first()
     today = world.today.isoformat()
     return {
-        "rule_edit": (reverse("reminders:rule_edit", args=[rule.pk]), rule_data,
+        "rule_edit": (reverse("notifications:reminder_rule_edit", args=[rule.pk]), rule_data,
                       ("offset", "repeat_every_days", "repeat_limit", "effective_from"), rule),
-        "rule_add": (reverse("reminders:rule_add") + "?kind=probation_ending", {**rule_data, "name": "新规则"},
+        "rule_add": (reverse("notifications:reminder_rule_add") + "?kind=probation_ending", {**rule_data, "name": "新规则"},
                      ("offset", "repeat_every_days", "repeat_limit", "effective_from"), None),
         "org_create": (reverse("orgs:org_create", args=[world.express.pk]),
                        {"kind": "branch", "name": "模糊测试支部", "code": "FUZZ-1", "reason": "测试", "formation_mode": "single"},
@@ -261,7 +261,7 @@ def _post_cases(world) -> dict:
                          {"name": "模糊驿站", "kind": "station", "status": "open", "address": "西大街8号",
                           "region": world.west.pk, "operator_org": world.jb.pk, "opening_hours": "全天",
                           "latitude": "39.86", "longitude": "116.40"}, ("latitude", "longitude"), None),
-        "snapshot_request": (reverse("snapshots:snapshot_list"), {}, ("org",), None),
+        "snapshot_request": (reverse("coverage:snapshot_list"), {}, ("org",), None),
     }
 
 
@@ -339,7 +339,7 @@ def test_random_form_values_never_500(client, world, data):
 
 # ================================================================ POST: public intake
 def test_public_intake_hostile_location_fields_never_500(client, world):
-    url = reverse("public:intake_form", kwargs={"code": "wage_arrears"})
+    url = reverse("services:public_intake_form", kwargs={"code": "wage_arrears"})
     base = {"description": "工资被拖欠三个月", "requester_name": "张师傅", "phone": "13800138000", "member_answer": "unknown",
             "region": "", "workplace": "", "place": "东大街12号", "latitude": "", "longitude": "", "consent": "on",
             "website": "", "employer": "某平台", "amount_owed": "3000", "owed_since": "2026-01-01"}

@@ -183,7 +183,7 @@ def _take(*, snapshot_id: int, now: dt.datetime) -> CoverageSnapshot:
         title=_("覆盖情况报表已生成：%(org)s %(period)s") % {"org": snapshot.org.name, "period": period_label},
         body=_("%(org)s %(period)s 的覆盖情况快照已完成，可在“覆盖情况报表”中查看趋势并下载 Excel 报表。")
         % {"org": snapshot.org.name, "period": period_label},
-        url=reverse("snapshots:snapshot_detail", args=[snapshot.pk]),
+        url=reverse("coverage:snapshot_detail", args=[snapshot.pk]),
         kind="report",
     )
     logger.info("snapshot %s ready: %s rows, %s recipients", snapshot.pk, len(rows), len(recipients))

@@ -95,7 +95,7 @@ def snapshot_list(request):
                 apply_to_form(form, exc)
             else:
                 messages.success(request, _("快照已开始生成，完成后将在站内通知中提醒您"))
-                return redirect("snapshots:snapshot_list")
+                return redirect("coverage:snapshot_list")
     elif request.method == "POST":
         raise Http404
     page = Paginator(selectors.snapshot_list(user=user), PAGE_SIZE).get_page(request.GET.get("page"))
@@ -132,7 +132,7 @@ def snapshot_download(request, pk: int):
     snapshot = get_scoped_or_404(CoverageSnapshot.objects.select_related("org"), request.user, "view", pk=pk)
     if snapshot.status != SnapshotStatus.READY or not snapshot.report:
         messages.warning(request, _("该快照的报表尚未生成完成，请稍后再下载。"))
-        return redirect("snapshots:snapshot_detail", pk=snapshot.pk)
+        return redirect("coverage:snapshot_detail", pk=snapshot.pk)
     name = f"{_('覆盖情况报表')}-{snapshot.org.name}-{snapshot.period_start:%Y%m}"
     if snapshot.kind != "monthly":
         name += f"-{snapshot.period_end:%Y%m%d}"

@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -178,17 +177,3 @@ def roster_progress(request, pk: int):
     if request.headers.get("HX-Request") and comparison.status in (UploadStatus.DONE, UploadStatus.FAILED):
         response["HX-Refresh"] = "true"
     return response
-
-
-urlpatterns = [
-    path("import/", import_start, name="import_start"),
-    path("import/template/", import_template, name="import_template"),
-    path("import/<int:pk>/", import_preview, name="import_preview"),
-    path("import/<int:pk>/confirm/", import_confirm, name="import_confirm"),
-    path("import/<int:pk>/errors/", import_errors, name="import_errors"),
-    path("roster/", roster_list, name="roster_list"),
-    path("roster/new/", roster_start, name="roster_start"),
-    path("roster/<int:pk>/", roster_detail, name="roster_detail"),
-    path("roster/<int:pk>/progress/", roster_progress, name="roster_progress"),
-    path("roster/<int:pk>/headcounts/confirm/", roster_headcounts_confirm, name="roster_headcounts_confirm"),
-]

@@ -8,7 +8,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -267,15 +266,3 @@ def reveal_log(request):
         raise Http404
     page = Paginator(selectors.reveal_log_list(user=request.user), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "members/registry/reveal_log.html", {"nav_section": NAV, "page": page, "query": ""})
-
-
-urlpatterns = [
-    path("", member_list, name="member_list"),
-    path("new/", member_create, name="member_create"),
-    path("reveal-log/", reveal_log, name="reveal_log"),
-    path("<int:pk>/", member_detail, name="member_detail"),
-    path("<int:pk>/edit/", member_edit, name="member_edit"),
-    path("<int:pk>/advance/", member_advance, name="member_advance"),
-    path("<int:pk>/extend-probation/", member_extend_probation, name="member_extend_probation"),
-    path("<int:pk>/reveal/", member_reveal, name="member_reveal"),
-]

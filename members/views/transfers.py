@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
-from django.urls import path
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
@@ -146,13 +145,3 @@ def transfer_request(request, member_pk: int):
             messages.success(request, _("已提交转接申请。"))
             return redirect("members:transfer_detail", pk=transfer.pk)
     return render(request, "members/transfers/request_form.html", {"nav_section": NAV, "form": form, "member": member})
-
-
-urlpatterns = [
-    path("transfers/", transfer_list, name="transfer_list"),
-    path("transfers/inbox/", transfer_inbox, name="transfer_inbox"),
-    path("transfers/outbox/", transfer_outbox, name="transfer_outbox"),
-    path("transfers/<int:pk>/", transfer_detail, name="transfer_detail"),
-    path("transfers/<int:pk>/act/", transfer_act, name="transfer_act"),
-    path("<int:member_pk>/transfer/", transfer_request, name="transfer_request"),
-]

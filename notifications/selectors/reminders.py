@@ -160,7 +160,7 @@ def find_meeting_due(rule: ReminderRule, today: dt.date, now: dt.datetime) -> li
 
     start, end = window(rule, today)
     period = period_containing(Cycle.MONTH, today)
-    url = reverse("compliance:compliance_board")
+    url = reverse("activities:compliance_board")
     found: dict[tuple[int, dt.date], Candidate] = {}
     gaps_by_key: dict[tuple[int, dt.date], list] = defaultdict(list)
     for top in Organization.objects.filter(depth=1, status=OrgStatus.ACTIVE).order_by("path"):

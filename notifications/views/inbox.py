@@ -48,7 +48,7 @@ def notification_open(request, pk: int):
     if notification is None:
         raise Http404
     target = _local_path(notification.url)
-    return redirect(target) if target else redirect("inbox:inbox")
+    return redirect(target) if target else redirect("notifications:inbox")
 
 
 @login_required
@@ -57,4 +57,4 @@ def mark_all_read(request):
     count = notifications_mark_all_read(user=request.user)
     if count:
         messages.success(request, _("已将 %(n)s 条通知标为已读。") % {"n": count})
-    return redirect("inbox:inbox")
+    return redirect("notifications:inbox")

@@ -115,7 +115,7 @@ def rule_edit(request, pk: int):
                 apply_to_form(form, exc)
             else:
                 messages.success(request, _("已保存提醒规则“%(name)s”。") % {"name": form.cleaned_data["name"]})
-                return redirect("reminders:rule_edit", pk=rule.pk)
+                return redirect("notifications:reminder_rule_edit", pk=rule.pk)
         return _form_page(request, form=form, kind=rule.kind, rule=rule, status=400)
     form = ReminderRuleForm(kind=rule.kind, initial=_rule_initial(rule))
     if not has_perm(request.user, "reminder_rule.change"):
@@ -150,6 +150,6 @@ def rule_add(request):
                 apply_to_form(form, exc)
             else:
                 messages.success(request, _("已新增提醒规则“%(name)s”。") % {"name": rule.name})
-                return redirect("reminders:rule_edit", pk=rule.pk)
+                return redirect("notifications:reminder_rule_edit", pk=rule.pk)
         return _form_page(request, form=form, kind=kind, status=400)
     return _form_page(request, form=ReminderRuleForm(kind=kind, initial=_new_rule_initial(kind)), kind=kind)

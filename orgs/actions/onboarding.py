@@ -216,7 +216,7 @@ def onboarding_confirm(*, actor, rows: list[list], batch: str, expected: str) ->
 # ---------------------------------------------------------------- the set-password links
 def _password_set_path(uidb64: str, token: str) -> str | None:
     try:
-        return reverse("users:password_set", kwargs={"uidb64": uidb64, "token": token})
+        return reverse("orgs:password_set", kwargs={"uidb64": uidb64, "token": token})
     except NoReverseMatch:  # the set-password page is not mounted (yet): the sheet carries uid and token
         return None
 

@@ -80,7 +80,7 @@ def _home_org(user) -> Organization | None:
 def _link(user) -> PasswordLink:
     uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
     token = default_token_generator.make_token(user)
-    return PasswordLink(user=user, path=reverse("users:password_set", kwargs={"uidb64": uidb64, "token": token}))
+    return PasswordLink(user=user, path=reverse("orgs:password_set", kwargs={"uidb64": uidb64, "token": token}))
 
 
 def _full_clean(user) -> None:

@@ -102,7 +102,7 @@ def entry_list(request):
     if not valid:
         if exporting:  # never export other rows than asked for
             messages.error(request, _("筛选条件有误，未导出：%(errors)s") % {"errors": _error_text(form)})
-            return redirect(f"{reverse('audit:list')}?{_query(request)}")
+            return redirect(f"{reverse('orgs:audit_list')}?{_query(request)}")
         messages.warning(request, _("部分筛选条件有误，已忽略：%(errors)s") % {"errors": _error_text(form)})
     org = None
     if data.get("org"):
@@ -126,7 +126,7 @@ def _export(request, qs):
     if selectors.audit_export_too_large(qs, limit=limit):
         messages.warning(request, _("符合条件的记录超过 %(limit)s 条，未导出；请缩小日期范围或其他筛选条件后再导出。")
                          % {"limit": limit})
-        return redirect(f"{reverse('audit:list')}?{_query(request)}")
+        return redirect(f"{reverse('orgs:audit_list')}?{_query(request)}")
     title = _("操作日志")
     return workbook_response(filename=title, title=title, headers=[str(h) for h in EXPORT_HEADERS],
                              rows=selectors.audit_export_rows(qs, limit=limit))

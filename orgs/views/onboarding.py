@@ -51,7 +51,7 @@ def upload(request):
                 apply_to_form(form, exc)
             else:
                 request.session[PENDING_KEY] = {"batch": secrets.token_hex(8), "filename": upload_file.name[:100], "rows": rows}
-                return redirect("onboarding:preview")
+                return redirect("orgs:onboarding_preview")
     return render(request, "orgs/onboarding/upload.html", {
         "nav_section": NAV, "form": form, "max_rows": actions.MAX_ROWS,
         "pending": request.session.get(PENDING_KEY, {}).get("filename"),
@@ -70,7 +70,7 @@ def preview(request):
     pending = request.session.get(PENDING_KEY)
     if not pending:
         messages.info(request, _("请先上传账号清单。"))
-        return redirect("onboarding:upload")
+        return redirect("orgs:onboarding_upload")
     checks = actions.onboarding_validate(actor=request.user, rows=pending["rows"])
     valid = sum(1 for c in checks if c.ok)
     form = OnboardingConfirmForm(initial={"batch": pending["batch"], "digest": actions.fingerprint(pending["batch"], checks)})
@@ -88,17 +88,17 @@ def confirm(request):
     form = OnboardingConfirmForm(request.POST)
     if not pending or not form.is_valid() or form.cleaned_data["batch"] != pending["batch"]:
         messages.error(request, _("预览已失效，请重新上传账号清单。"))
-        return redirect("onboarding:upload")
+        return redirect("orgs:onboarding_upload")
     try:
         users = actions.onboarding_confirm(actor=request.user, rows=pending["rows"], batch=pending["batch"],
                                            expected=form.cleaned_data["digest"])
     except DomainError as exc:
         messages.error(request, str(exc.message))
-        return redirect("onboarding:preview")
+        return redirect("orgs:onboarding_preview")
     del request.session[PENDING_KEY]
     request.session[DONE_KEY] = {"user_ids": [u.pk for u in users], "filename": pending["filename"]}
     messages.success(request, _("已开通 %(n)d 个账号。请下载设置密码链接，分别发给本人。") % {"n": len(users)})
-    return redirect("onboarding:done")
+    return redirect("orgs:onboarding_done")
 
 
 @login_required
@@ -106,7 +106,7 @@ def done(request):
     _require(request)
     finished = request.session.get(DONE_KEY)
     if not finished:
-        return redirect("onboarding:upload")
+        return redirect("orgs:onboarding_upload")
     return render(request, "orgs/onboarding/done.html", {
         "nav_section": NAV, "count": len(finished["user_ids"]), "filename": finished["filename"],
         "valid_days": max(1, settings.PASSWORD_RESET_TIMEOUT // 86400),

@@ -42,7 +42,7 @@ def rule_edit(request, pk: int):
             else:
                 messages.success(request, _("已将“%(label)s”改为 %(value)s%(unit)s。") % {
                     "label": rule.label, "value": selectors.plain_value(rule.value), "unit": rule.unit})
-                return redirect("rules:rule_list")
+                return redirect("orgs:rule_list")
     return render(request, "orgs/rules/rule_form.html", {
         "nav_section": NAV, "row": row, "rule": row.rule, "form": form, "history_size": selectors.HISTORY_SIZE,
     }, status=status)

@@ -87,7 +87,7 @@ def user_create(request):
             return _link_page(request, link, created=True)
     return render(request, "orgs/users/form.html", {
         "nav_section": "users", "form": form, "title": _("新建账号"), "button": _("创建账号"),
-        "cancel_url": reverse("users:user_list"),
+        "cancel_url": reverse("orgs:user_list"),
     })
 
 
@@ -103,10 +103,10 @@ def grant_add(request, pk: int):
             apply_to_form(form, exc)
         else:
             messages.success(request, _("已授予“%(role)s”（%(org)s）。") % {"role": grant.get_role_display(), "org": grant.org.name})
-            return redirect("users:user_detail", pk=account.pk)
+            return redirect("orgs:user_detail", pk=account.pk)
     return render(request, "orgs/users/form.html", {
         "nav_section": "users", "form": form, "account": account, "title": _("授予角色"), "button": _("授予"),
-        "cancel_url": reverse("users:user_detail", args=[account.pk]),
+        "cancel_url": reverse("orgs:user_detail", args=[account.pk]),
     })
 
 
@@ -119,7 +119,7 @@ def _post_action(request, pk: int, do, success: str):
         messages.error(request, str(exc.message))
     else:
         messages.success(request, success)
-    return redirect("users:user_detail", pk=account.pk)
+    return redirect("orgs:user_detail", pk=account.pk)
 
 
 @login_required
@@ -164,7 +164,7 @@ def user_password_link(request, pk: int):
         link = actions.user_password_link(actor=request.user, user=account)
     except DomainError as exc:
         messages.error(request, str(exc.message))
-        return redirect("users:user_detail", pk=account.pk)
+        return redirect("orgs:user_detail", pk=account.pk)
     return _link_page(request, link, created=False)
 
 
@@ -180,7 +180,7 @@ def password_set(request, uidb64: str, token: str):
     if token != URL_TOKEN:
         if selectors.password_link_user(uidb64=uidb64, token=token) is not None:
             request.session[SESSION_TOKEN] = token
-            return redirect("users:password_set", uidb64=uidb64, token=URL_TOKEN)
+            return redirect("orgs:password_set", uidb64=uidb64, token=URL_TOKEN)
         return render(request, "registration/set_password.html", {"valid": False})
     session_token = request.session.get(SESSION_TOKEN, "")
     account = selectors.password_link_user(uidb64=uidb64, token=session_token)

@@ -16,7 +16,7 @@ from activities.models import Activity, ActivityKind, ComplianceRule, Exemption
 from tests.factories import UserFactory, make_branch, reload
 
 TZ = ZoneInfo("Asia/Shanghai")
-BOARD = reverse("compliance:compliance_board")
+BOARD = reverse("activities:compliance_board")
 Q1 = {"period_type": "quarter", "period": "2026-Q1"}
 
 
@@ -73,13 +73,13 @@ def test_secretary_sees_only_own_branch(client, board_world):
     assert [b.org.name for b in response.context["report"].branches] == ["快递联合党支部"]
     assert client.get(BOARD, {**Q1, "org": w.br_a.pk}).status_code == 404
     assert client.get(BOARD, {**Q1, "org": w.root.pk}).status_code == 404
-    assert client.get(reverse("compliance:exemption_create")).status_code == 404
+    assert client.get(reverse("activities:exemption_create")).status_code == 404
 
 
 def test_viewer_without_activity_scope_gets_404(client, board_world):
     client.force_login(board_world.viewer)
     assert client.get(BOARD).status_code == 404
-    assert client.get(reverse("compliance:exemption_list")).status_code == 404
+    assert client.get(reverse("activities:exemption_list")).status_code == 404
 
 
 def test_exemptions_of_other_orgs_are_not_listed(client, board_world):
@@ -87,17 +87,17 @@ def test_exemptions_of_other_orgs_are_not_listed(client, board_world):
     Exemption.objects.create(org=w.br_a, rule=None, starts_on=dt.date(2026, 1, 1), ends_on=dt.date(2026, 3, 31),
                              reason="站点搬迁", approved_by=w.district_user)
     client.force_login(w.secretary)
-    response = client.get(reverse("compliance:exemption_list"))
+    response = client.get(reverse("activities:exemption_list"))
     assert response.status_code == 200 and "站点搬迁" not in response.content.decode()
-    assert client.get(reverse("compliance:exemption_create"), {"org": w.br_a.pk}).status_code == 404
+    assert client.get(reverse("activities:exemption_create"), {"org": w.br_a.pk}).status_code == 404
     client.force_login(w.district_user)
-    assert "站点搬迁" in client.get(reverse("compliance:exemption_list")).content.decode()
+    assert "站点搬迁" in client.get(reverse("activities:exemption_list")).content.decode()
 
 
 def test_district_creates_an_exemption_and_the_board_honours_it(client, board_world):
     w = board_world
     client.force_login(w.district_user)
-    url = reverse("compliance:exemption_create")
+    url = reverse("activities:exemption_create")
     assert client.get(url, {"org": w.br_f.pk}).status_code == 200
     bad = client.post(url, {"org": w.br_f.pk, "starts_on": "2026-03-31", "ends_on": "2026-01-01", "reason": "x"})
     assert bad.status_code == 200 and not Exemption.objects.exists()
@@ -112,7 +112,7 @@ def test_district_creates_an_exemption_and_the_board_honours_it(client, board_wo
 def test_export_xlsx_contents(client, board_world):
     w = board_world
     client.force_login(w.district_user)
-    response = client.get(reverse("compliance:compliance_export"), Q1)
+    response = client.get(reverse("activities:compliance_export"), Q1)
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats")
     ws = load_workbook(io.BytesIO(response.content)).active

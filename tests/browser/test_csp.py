@@ -22,10 +22,10 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, seria
 STAFF_PAGES = [
     "home", "orgs:tree", "coverage:workplace_list", "coverage:gaps", "members:member_list", "members:transfer_inbox",
     "members:roster_start", "activities:activity_list", "activities:activity_create", "activities:activity_calendar",
-    "compliance:compliance_board", "services:request_list", "services:point_list", "services:point_circle",
-    "snapshots:snapshot_list", "reminders:rule_list", "inbox:inbox", "security:event_list",
+    "activities:compliance_board", "services:request_list", "services:point_list", "services:point_circle",
+    "coverage:snapshot_list", "notifications:reminder_rule_list", "notifications:inbox", "orgs:security_event_list",
 ]
-ANONYMOUS_PAGES = ["login", "public:intake", "public:track", "public:nearest_points"]
+ANONYMOUS_PAGES = ["login", "services:public_intake", "services:public_track", "services:public_nearest_points"]
 
 
 def _watch(page, violations):

@@ -50,7 +50,7 @@ def test_district_staff_onboard_a_secretary_for_a_new_branch(open_page, journey,
     staff = open_page("desktop")
     log_in(staff, "district", journey.password)
     staff.locator("#mainnav").get_by_role("link", name="用户与角色", exact=True).click()
-    expect(staff).to_have_url(re.compile(reverse("users:user_list") + "$"))
+    expect(staff).to_have_url(re.compile(reverse("orgs:user_list") + "$"))
     expect(staff.locator('[data-user="secretary"]')).to_be_visible()
     staff.get_by_role("link", name="新建账号", exact=True).click()
     staff.locator("#id_username").fill("bing_secretary")
@@ -88,7 +88,7 @@ def test_district_staff_onboard_a_secretary_for_a_new_branch(open_page, journey,
     expect(newcomer.get_by_text("丙站党员")).to_be_visible()
     expect(newcomer.get_by_text("甲站党员")).to_have_count(0)
     assert newcomer.goto(reverse("coverage:org_detail", args=[journey.branch_a.pk])).status == 404
-    assert newcomer.goto(reverse("users:user_list")).status == 404  # a secretary manages no accounts
+    assert newcomer.goto(reverse("orgs:user_list")).status == 404  # a secretary manages no accounts
     newcomer.screenshot(path=str(shots_dir / "onboarding-secretary-tree.png"), full_page=True)
 
     # the link is spent: opening it again says so

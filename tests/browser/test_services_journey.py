@@ -46,7 +46,7 @@ def assert_no_horizontal_scroll(page: Page, width: int = 375) -> None:
 
 def look_up(page: Page, code: str, secret: str) -> None:
     """The tracking form, like a person: 查询码 and 查询密码, then 查询."""
-    page.goto(reverse("public:track"))
+    page.goto(reverse("services:public_track"))
     page.get_by_label("查询码").fill(code)
     page.get_by_label("查询密码").fill(secret)
     page.get_by_role("button", name="查询", exact=True).click()
@@ -63,10 +63,10 @@ def test_gig_worker_request_is_handled_by_the_branch_and_confirmed_on_the_phone(
 
     # ------------------------------------------------ 1. the gig worker submits on a 375 px phone, no account
     worker = open_page("mobile")
-    worker.goto(reverse("public:intake"))
+    worker.goto(reverse("services:public_intake"))
     expect(worker.get_by_role("heading", level=1)).to_have_text("遇到困难，我们帮您办")
     worker.get_by_role("link", name="通行/停车/充电").click()  # the name goes on with the guidance
-    expect(worker).to_have_url(re.compile(reverse("public:intake_form", kwargs={"code": "traffic"}) + "$"))
+    expect(worker).to_have_url(re.compile(reverse("services:public_intake_form", kwargs={"code": "traffic"}) + "$"))
     expect(worker.get_by_role("heading", level=1)).to_have_text("反映通行/停车/充电问题")
 
     worker.get_by_label("遇到了什么问题").fill(DESCRIPTION)
@@ -82,7 +82,7 @@ def test_gig_worker_request_is_handled_by_the_branch_and_confirmed_on_the_phone(
     worker.screenshot(path=str(shots_dir / "services-intake-375.png"), full_page=True)
     worker.get_by_role("button", name="提交", exact=True).click()
 
-    expect(worker).to_have_url(re.compile(reverse("public:submitted") + "$"))  # the code is never in the URL
+    expect(worker).to_have_url(re.compile(reverse("services:public_submitted") + "$"))  # the code is never in the URL
     expect(worker.get_by_role("heading", level=1)).to_have_text("提交成功")
     code_on_page = worker.locator("#tracking-code")
     expect(code_on_page).to_have_text(re.compile(r"^[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}-[2-9A-HJKMNP-Z]{4}$"))
@@ -160,8 +160,8 @@ def test_gig_worker_request_is_handled_by_the_branch_and_confirmed_on_the_phone(
 
     # ------------------------------------------------ 3. the worker, later, on a phone without the session
     tracker = open_page("mobile")
-    tracker.goto(reverse("public:track_detail", kwargs={"code": req.tracking_code}))  # a bare link is not enough
-    expect(tracker).to_have_url(re.compile(reverse("public:track") + "$"))
+    tracker.goto(reverse("services:public_track_detail", kwargs={"code": req.tracking_code}))  # a bare link is not enough
+    expect(tracker).to_have_url(re.compile(reverse("services:public_track") + "$"))
 
     # 4. a wrong 查询密码 and an unknown code are told apart by nothing, and nothing is echoed back
     look_up(tracker, display_code, "2345-6789")
@@ -174,10 +174,10 @@ def test_gig_worker_request_is_handled_by_the_branch_and_confirmed_on_the_phone(
     assert tracker.locator("main").inner_text() == wrong_secret_page
     # what the staff pages show (the code and the masked phone) opens nothing
     look_up(tracker, display_code, "138********")
-    expect(tracker).to_have_url(re.compile(reverse("public:track") + "$"))
+    expect(tracker).to_have_url(re.compile(reverse("services:public_track") + "$"))
 
     look_up(tracker, display_code.lower(), secret.lower())  # case and dashes do not matter
-    expect(tracker).to_have_url(re.compile(reverse("public:track_detail", kwargs={"code": req.tracking_code}) + "$"))
+    expect(tracker).to_have_url(re.compile(reverse("services:public_track_detail", kwargs={"code": req.tracking_code}) + "$"))
     expect(tracker.get_by_role("heading", level=1)).to_have_text("办理进度")
     expect(tracker.locator("main")).to_contain_text(display_code)
     expect(tracker.locator("main")).to_contain_text("已办结待确认")

@@ -22,7 +22,7 @@ from orgs.models import Role
 from orgs.selectors import audit as audit_selectors
 from tests.factories import UserFactory, grant
 
-URL = reverse("audit:list")
+URL = reverse("orgs:audit_list")
 SHANGHAI = zoneinfo.ZoneInfo("Asia/Shanghai")
 
 

@@ -38,15 +38,15 @@ def xlsx(rows, headers=HEADERS) -> bytes:
 def upload(client, data: bytes, name: str = "accounts.xlsx"):
     from django.core.files.uploadedfile import SimpleUploadedFile
 
-    return client.post(reverse("onboarding:upload"), {"file": SimpleUploadedFile(name, data)})
+    return client.post(reverse("orgs:onboarding_upload"), {"file": SimpleUploadedFile(name, data)})
 
 
 def confirm(client):
     """Post the confirmation exactly as the preview page's form would."""
-    body = client.get(reverse("onboarding:preview")).content.decode()
+    body = client.get(reverse("orgs:onboarding_preview")).content.decode()
     fields = dict(re.findall(r'<input type="hidden" name="(batch|digest)" value="([0-9a-f]+)"', body))
     assert set(fields) == {"batch", "digest"}
-    return client.post(reverse("onboarding:confirm"), fields)
+    return client.post(reverse("orgs:onboarding_confirm"), fields)
 
 
 def checks_by_row(response) -> dict[int, list[str]]:
@@ -62,14 +62,14 @@ def many_rows(n: int, code: str = "EXP-J", prefix: str = "bulk"):
 def test_pages_are_404_without_user_add(client, world, who):
     client.force_login(getattr(world, who))
     for name in ("upload", "template", "preview", "done", "links"):
-        assert client.get(reverse(f"onboarding:{name}")).status_code == 404, name
-    assert client.post(reverse("onboarding:confirm"), {"batch": "x", "digest": "y"}).status_code == 404
+        assert client.get(reverse(f"orgs:onboarding_{name}")).status_code == 404, name
+    assert client.post(reverse("orgs:onboarding_confirm"), {"batch": "x", "digest": "y"}).status_code == 404
 
 
 def test_district_staff_open_the_upload_page_and_template(client, world):
     client.force_login(world.district_user)
-    assert client.get(reverse("onboarding:upload")).status_code == 200
-    response = client.get(reverse("onboarding:template"))
+    assert client.get(reverse("orgs:onboarding_upload")).status_code == 200
+    response = client.get(reverse("orgs:onboarding_template"))
     assert response.status_code == 200
     ws = load_workbook(io.BytesIO(response.content)).active
     assert [c.value for c in ws[1]] == ["用户名", "姓名", "邮箱(可选)", "角色", "党组织编码"]
@@ -77,8 +77,8 @@ def test_district_staff_open_the_upload_page_and_template(client, world):
 
 def test_preview_without_upload_goes_back_to_upload(client, world):
     client.force_login(world.district_user)
-    response = client.get(reverse("onboarding:preview"))
-    assert response.status_code == 302 and response["Location"] == reverse("onboarding:upload")
+    response = client.get(reverse("orgs:onboarding_preview"))
+    assert response.status_code == 302 and response["Location"] == reverse("orgs:onboarding_upload")
 
 
 # ---------------------------------------------------------------- preview
@@ -101,7 +101,7 @@ def test_preview_lists_every_row_with_its_errors_and_writes_nothing(client, worl
         ("bad name!", "周八", "", "支部书记", "EXP-A"),                       # 11 bad username
     ]
     assert upload(client, xlsx(rows)).status_code == 302
-    response = client.get(reverse("onboarding:preview"))
+    response = client.get(reverse("orgs:onboarding_preview"))
     assert response.status_code == 200
     errors = checks_by_row(response)
     assert errors[2] == []
@@ -122,7 +122,7 @@ def test_preview_lists_every_row_with_its_errors_and_writes_nothing(client, worl
 def test_dissolved_org_is_an_error(client, world):
     client.force_login(world.district_user)
     upload(client, xlsx([("a1", "甲", "", "支部书记", "FOOD-X")]))
-    errors = checks_by_row(client.get(reverse("onboarding:preview")))
+    errors = checks_by_row(client.get(reverse("orgs:onboarding_preview")))
     assert errors[2] == ["党组织“FOOD-X”已撤销。"]
 
 
@@ -142,7 +142,7 @@ def test_confirm_creates_valid_rows_with_grants_unusable_passwords_and_audit(cli
         ("broken", "坏行", "", "书记", "FOOD"),
     ]))
     response = confirm(client)
-    assert response.status_code == 302 and response["Location"] == reverse("onboarding:done")
+    assert response.status_code == 302 and response["Location"] == reverse("orgs:onboarding_done")
     zhang, li = User.objects.get(username="zhang"), User.objects.get(username="li")
     assert not User.objects.filter(username="broken").exists()
     assert zhang.display_name == "张三" and zhang.email == "zhang@example.com" and not zhang.has_usable_password()
@@ -154,9 +154,9 @@ def test_confirm_creates_valid_rows_with_grants_unusable_passwords_and_audit(cli
     }
     assert {e.org_path for e in entries} == {world.jb.path, world.food.path}
     assert "orgs.onboarding.pending" not in client.session
-    done = client.get(reverse("onboarding:done"))
+    done = client.get(reverse("orgs:onboarding_done"))
     assert done.status_code == 200 and "已根据“accounts.xlsx”开通 2 个账号" in done.content.decode()
-    assert client.post(reverse("onboarding:confirm"), {"batch": "x", "digest": "y"}).status_code == 302  # nothing pending
+    assert client.post(reverse("orgs:onboarding_confirm"), {"batch": "x", "digest": "y"}).status_code == 302  # nothing pending
     assert User.objects.filter(username__in=["zhang", "li"]).count() == 2
 
 
@@ -168,14 +168,14 @@ def test_links_workbook_holds_working_one_time_links(client, world):
     client.force_login(world.district_user)
     upload(client, xlsx([("zhang", "张三", "", "支部书记", "EXP-J")]))
     confirm(client)
-    response = client.get(reverse("onboarding:links"))
+    response = client.get(reverse("orgs:onboarding_links"))
     assert response.status_code == 200 and response["Cache-Control"] == "no-store"
     ws = load_workbook(io.BytesIO(response.content)).active
     header, row = [c.value for c in ws[1]], [c.value for c in ws[2]]
     assert header == ["用户名", "姓名", "角色", "党组织", "党组织编码", "设置密码链接"]
     assert row[:5] == ["zhang", "张三", "支部书记", "快递联合党支部", "EXP-J"]
     match = resolve(urlparse(row[5]).path)
-    assert match.view_name == "users:password_set"
+    assert match.view_name == "orgs:password_set"
     user = User.objects.get(username="zhang")
     assert force_str(urlsafe_base64_decode(match.kwargs["uidb64"])) == str(user.pk)
     assert default_token_generator.check_token(user, match.kwargs["token"])
@@ -186,7 +186,7 @@ def test_links_fall_back_to_uid_and_token_without_the_set_password_page(client, 
     client.force_login(world.district_user)
     upload(client, xlsx([("zhang", "张三", "", "支部书记", "EXP-J")]))
     confirm(client)
-    ws = load_workbook(io.BytesIO(client.get(reverse("onboarding:links")).content)).active
+    ws = load_workbook(io.BytesIO(client.get(reverse("orgs:onboarding_links")).content)).active
     assert [c.value for c in ws[1]][-2:] == ["uidb64", "token"]
     assert all(c.value for c in ws[2])
 
@@ -194,10 +194,10 @@ def test_links_fall_back_to_uid_and_token_without_the_set_password_page(client, 
 def test_confirm_refuses_when_a_row_became_invalid_meanwhile(client, world):
     client.force_login(world.district_user)
     upload(client, xlsx([("zhang", "张三", "", "支部书记", "EXP-J"), ("li", "李四", "", "统计查看", "FOOD")]))
-    page = client.get(reverse("onboarding:preview"))
+    page = client.get(reverse("orgs:onboarding_preview"))
     form = page.context["form"]
     UserFactory(username="li")  # someone takes the name between preview and confirm
-    response = client.post(reverse("onboarding:confirm"), {"batch": form.initial["batch"], "digest": form.initial["digest"]},
+    response = client.post(reverse("orgs:onboarding_confirm"), {"batch": form.initial["batch"], "digest": form.initial["digest"]},
                            follow=True)
     assert "未创建任何账号" in response.content.decode()
     assert not User.objects.filter(username="zhang").exists()
@@ -208,11 +208,11 @@ def test_confirm_refuses_when_a_row_became_invalid_meanwhile(client, world):
 def test_confirm_with_no_valid_rows_is_refused(client, world):
     client.force_login(world.district_user)
     upload(client, xlsx([("zhang", "张三", "", "书记", "EXP-J")]))
-    page = client.get(reverse("onboarding:preview"))
+    page = client.get(reverse("orgs:onboarding_preview"))
     assert "data-confirm" not in page.content.decode()  # no button without a valid row
     form = page.context["form"]
-    response = client.post(reverse("onboarding:confirm"), {"batch": form.initial["batch"], "digest": form.initial["digest"]})
-    assert response.status_code == 302 and response["Location"] == reverse("onboarding:preview")
+    response = client.post(reverse("orgs:onboarding_confirm"), {"batch": form.initial["batch"], "digest": form.initial["digest"]})
+    assert response.status_code == 302 and response["Location"] == reverse("orgs:onboarding_preview")
     assert not User.objects.filter(username="zhang").exists()
 
 
@@ -227,7 +227,7 @@ def test_links_list_only_accounts_inside_the_downloaders_scope(world):
 # ---------------------------------------------------------------- 200 rows, constant queries
 def _preview_queries(client) -> int:
     with CaptureQueriesContext(connection) as ctx:
-        assert client.get(reverse("onboarding:preview")).status_code == 200
+        assert client.get(reverse("orgs:onboarding_preview")).status_code == 200
     return len(ctx)
 
 
@@ -239,12 +239,12 @@ def test_200_rows_preview_and_confirm_in_constant_queries(client, world):
     large = _preview_queries(client)
     assert small == large, f"preview: {small} queries for 10 rows, {large} for 200"
 
-    page = client.get(reverse("onboarding:preview"))
+    page = client.get(reverse("orgs:onboarding_preview"))
     assert page.context["valid"] == 200
     form = page.context["form"]
     with CaptureQueriesContext(connection) as ctx:
-        response = client.post(reverse("onboarding:confirm"), {"batch": form.initial["batch"], "digest": form.initial["digest"]})
-    assert response.status_code == 302 and response["Location"] == reverse("onboarding:done")
+        response = client.post(reverse("orgs:onboarding_confirm"), {"batch": form.initial["batch"], "digest": form.initial["digest"]})
+    assert response.status_code == 302 and response["Location"] == reverse("orgs:onboarding_done")
     assert User.objects.filter(username__startswith="bulk").count() == 200
     assert RoleGrant.objects.filter(user__username__startswith="bulk", org=world.jb, role=Role.SECRETARY).count() == 200
     assert AuditEntry.objects.filter(action="user.create").count() == 200
@@ -254,7 +254,7 @@ def test_200_rows_preview_and_confirm_in_constant_queries(client, world):
     assert len(ctx) - 200 < 40, f"{len(ctx)} queries to confirm 200 rows"
 
     with CaptureQueriesContext(connection) as ctx:
-        links = client.get(reverse("onboarding:links"))
+        links = client.get(reverse("orgs:onboarding_links"))
     assert links.status_code == 200 and len(ctx) < 15
     assert load_workbook(io.BytesIO(links.content)).active.max_row == 201
 

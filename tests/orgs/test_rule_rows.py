@@ -24,7 +24,7 @@ def rule(key: str) -> Rule:
 
 
 def edit_url(key: str) -> str:
-    return reverse("rules:rule_edit", args=[rule(key).pk])
+    return reverse("orgs:rule_edit", args=[rule(key).pk])
 
 
 @pytest.fixture
@@ -38,7 +38,7 @@ def branch_district(world):
 # ---------------------------------------------------------------- who may
 def test_list_shows_every_rule_with_its_effective_value(client, world):
     client.force_login(world.district_user)
-    response = client.get(reverse("rules:rule_list"))
+    response = client.get(reverse("orgs:rule_list"))
     assert response.status_code == 200
     rows = {row.rule.key: row for row in response.context["rows"]}
     assert set(rows) == set(Rule.objects.values_list("key", flat=True))
@@ -52,7 +52,7 @@ def test_list_shows_every_rule_with_its_effective_value(client, world):
 @pytest.mark.parametrize("who", ["secretary", "instructor", "viewer", "nobody"])
 def test_others_get_404(client, world, who):
     client.force_login(getattr(world, who))
-    assert client.get(reverse("rules:rule_list")).status_code == 404
+    assert client.get(reverse("orgs:rule_list")).status_code == 404
     assert client.get(edit_url("probation_months")).status_code == 404
     response = client.post(edit_url("probation_months"), {"value": "6", "reason": "x"})
     assert response.status_code == 404
@@ -61,7 +61,7 @@ def test_others_get_404(client, world, who):
 
 def test_district_staff_below_the_root_may_view_but_not_change(client, world, branch_district):
     client.force_login(branch_district)
-    response = client.get(reverse("rules:rule_list"))
+    response = client.get(reverse("orgs:rule_list"))
     assert response.status_code == 200 and response.context["can_change"] is False
     assert edit_url("probation_months") not in response.content.decode()
     assert client.get(edit_url("probation_months")).status_code == 404
@@ -74,14 +74,14 @@ def test_district_staff_below_the_root_may_view_but_not_change(client, world, br
 
 def test_missing_rule_is_404(client, world):
     client.force_login(world.district_user)
-    assert client.get(reverse("rules:rule_edit", args=[999999])).status_code == 404
+    assert client.get(reverse("orgs:rule_edit", args=[999999])).status_code == 404
 
 
 def test_nav_shows_the_rules_entry_to_district_staff_only(client, world):
     client.force_login(world.district_user)
-    assert reverse("rules:rule_list") in client.get(reverse("home")).content.decode()
+    assert reverse("orgs:rule_list") in client.get(reverse("home")).content.decode()
     client.force_login(world.secretary)
-    assert reverse("rules:rule_list") not in client.get(reverse("home")).content.decode()
+    assert reverse("orgs:rule_list") not in client.get(reverse("home")).content.decode()
 
 
 # ---------------------------------------------------------------- editing
@@ -89,13 +89,13 @@ def test_edit_saves_the_value_and_writes_an_audit_row(client, world):
     client.force_login(world.district_user)
     assert client.get(edit_url("branch_max_members")).status_code == 200
     response = client.post(edit_url("branch_max_members"), {"value": "60", "reason": "区委组织部2026年第3号文件"})
-    assert response.status_code == 302 and response["Location"] == reverse("rules:rule_list")
+    assert response.status_code == 302 and response["Location"] == reverse("orgs:rule_list")
     assert rule("branch_max_members").value == Decimal("60")
     entry = AuditEntry.objects.get(action="rule.update")
     assert entry.object_type == "portal.rule" and entry.object_id == str(rule("branch_max_members").pk)
     assert entry.actor_id == world.district_user.pk
     assert entry.changes == {"value": ["50.00", "60.00"], "reason": "区委组织部2026年第3号文件"}
-    page = client.get(reverse("rules:rule_list"))
+    page = client.get(reverse("orgs:rule_list"))
     row = next(r for r in page.context["rows"] if r.rule.key == "branch_max_members")
     assert row.value == "60" and row.last_change.pk == entry.pk
     assert "区委组织部2026年第3号文件" in page.content.decode()
@@ -144,7 +144,7 @@ def test_history_shows_the_last_five_changes_in_constant_queries(client, world):
 
     def list_queries() -> int:
         with CaptureQueriesContext(connection) as ctx:
-            assert client.get(reverse("rules:rule_list")).status_code == 200
+            assert client.get(reverse("orgs:rule_list")).status_code == 200
         return len(ctx)
 
     rule_update(actor=world.district_user, rule=target, value=Decimal("31"), reason="第1次")
@@ -155,7 +155,7 @@ def test_history_shows_the_last_five_changes_in_constant_queries(client, world):
     many = list_queries()
     assert few == many, f"{few} queries with one change, {many} with eight"
 
-    response = client.get(reverse("rules:rule_list"))
+    response = client.get(reverse("orgs:rule_list"))
     rows = {r.rule.key: r for r in response.context["rows"]}
     history = rows["transfer_ageing_alert_days"].history
     assert [e.changes["reason"] for e in history] == ["第7次", "第6次", "第5次", "第4次", "第3次"]
@@ -163,6 +163,6 @@ def test_history_shows_the_last_five_changes_in_constant_queries(client, world):
     assert rows["probation_months"].last_change.actor_label == world.superuser.display_name
     assert rows["branch_max_members"].history == []
 
-    edit = client.get(reverse("rules:rule_edit", args=[target.pk]))
+    edit = client.get(reverse("orgs:rule_edit", args=[target.pk]))
     assert [e.changes["reason"] for e in edit.context["row"].history] == ["第7次", "第6次", "第5次", "第4次", "第3次"]
     assert "36.00 → 37.00" in edit.content.decode()

@@ -75,37 +75,37 @@ def test_users_for_lists_accounts_with_a_grant_inside_the_subtree(world, exp_sta
 @pytest.mark.parametrize("who", ["secretary", "instructor", "viewer", "nobody"])
 def test_users_pages_are_404_without_the_permission(client, world, who):
     client.force_login(getattr(world, who))
-    assert client.get(reverse("users:user_list")).status_code == 404
-    assert client.get(reverse("users:user_create")).status_code == 404
-    assert client.get(reverse("users:user_detail", args=[world.secretary.pk])).status_code == 404
+    assert client.get(reverse("orgs:user_list")).status_code == 404
+    assert client.get(reverse("orgs:user_create")).status_code == 404
+    assert client.get(reverse("orgs:user_detail", args=[world.secretary.pk])).status_code == 404
 
 
 def test_out_of_scope_accounts_are_404_on_every_page(client, world, exp_staff):
     client.force_login(exp_staff)
     viewer = world.viewer  # holds a grant at the root only: outside express
     grant_pk = RoleGrant.objects.get(user=viewer).pk
-    assert client.get(reverse("users:user_detail", args=[viewer.pk])).status_code == 404
-    assert client.get(reverse("users:user_detail", args=[999999])).status_code == 404
-    assert client.get(reverse("users:grant_add", args=[viewer.pk])).status_code == 404
+    assert client.get(reverse("orgs:user_detail", args=[viewer.pk])).status_code == 404
+    assert client.get(reverse("orgs:user_detail", args=[999999])).status_code == 404
+    assert client.get(reverse("orgs:grant_add", args=[viewer.pk])).status_code == 404
     for name in ("user_deactivate", "user_reactivate", "user_reveal_right", "user_password_link"):
-        assert client.post(reverse(f"users:{name}", args=[viewer.pk]), {"allowed": "1"}).status_code == 404, name
-    assert client.post(reverse("users:grant_revoke", args=[viewer.pk, grant_pk])).status_code == 404
+        assert client.post(reverse(f"orgs:{name}", args=[viewer.pk]), {"allowed": "1"}).status_code == 404, name
+    assert client.post(reverse("orgs:grant_revoke", args=[viewer.pk, grant_pk])).status_code == 404
     viewer.refresh_from_db()
     assert viewer.is_active and RoleGrant.objects.filter(pk=grant_pk).exists()
     # a grant outside the subtree of an account in scope is 404 too
     district_grant = RoleGrant.objects.create(user=world.secretary, org=world.food, role=Role.VIEWER)
-    assert client.post(reverse("users:grant_revoke", args=[world.secretary.pk, district_grant.pk])).status_code == 404
+    assert client.post(reverse("orgs:grant_revoke", args=[world.secretary.pk, district_grant.pk])).status_code == 404
     assert RoleGrant.objects.filter(pk=district_grant.pk).exists()
 
 
 def test_list_and_detail_pages(client, world, exp_staff):
     client.force_login(exp_staff)
-    page = client.get(reverse("users:user_list"))
+    page = client.get(reverse("orgs:user_list"))
     assert page.status_code == 200
     assert {u.username for u in page.context["page"].object_list} == {"exp_staff", "secretary", "instructor"}
-    assert client.get(reverse("users:user_list"), {"q": "instr"}).context["page"].paginator.count == 1
+    assert client.get(reverse("orgs:user_list"), {"q": "instr"}).context["page"].paginator.count == 1
     grant(world.secretary, world.food, Role.VIEWER)  # outside express: counted, not named
-    detail = client.get(reverse("users:user_detail", args=[world.secretary.pk]))
+    detail = client.get(reverse("orgs:user_detail", args=[world.secretary.pk]))
     assert detail.status_code == 200
     assert [g.org.code for g in detail.context["grants"]] == ["EXP-J"]
     assert detail.context["outside"] == 1
@@ -155,7 +155,7 @@ def test_a_link_sets_a_password_once_even_when_submitted_twice(client, world):
 def test_wrong_or_garbled_links_show_a_message(client, world):
     uid = urlsafe_base64_encode(force_bytes(world.secretary.pk))
     for uidb64, token in ((uid, "abc-123"), ("!!", "abc-123"), ("MTIzNDU2Nzg5", "x-y"), (uid, "set-password")):
-        response = client.get(reverse("users:password_set", kwargs={"uidb64": uidb64, "token": token}))
+        response = client.get(reverse("orgs:password_set", kwargs={"uidb64": uidb64, "token": token}))
         assert response.status_code == 200 and response.context["valid"] is False, (uidb64, token)
 
 
@@ -169,10 +169,10 @@ def test_weak_password_is_refused_on_the_form(client, world):
 
 def test_create_through_the_page_shows_the_link_once(client, world, exp_staff):
     client.force_login(exp_staff)
-    form = client.get(reverse("users:user_create"))
+    form = client.get(reverse("orgs:user_create"))
     codes = {org.code for org in form.context["form"].fields["org"].queryset}
     assert codes == {"EXP", "EXP-A", "EXP-J", "EXP-J-G"}
-    response = client.post(reverse("users:user_create"), {
+    response = client.post(reverse("orgs:user_create"), {
         "username": "page_user", "display_name": "页面用户", "email": "p@example.com", "org": world.jb.pk, "role": Role.INSTRUCTOR,
     })
     assert response.status_code == 200
@@ -181,7 +181,7 @@ def test_create_through_the_page_shows_the_link_once(client, world, exp_staff):
     assert "data-password-link" in body and "/users/password/set/" in body
     assert User.objects.filter(username="page_user", email="p@example.com").exists()
     # an org outside the subtree is not a choice
-    refused = client.post(reverse("users:user_create"), {
+    refused = client.post(reverse("orgs:user_create"), {
         "username": "other", "display_name": "外", "org": world.food.pk, "role": Role.VIEWER,
     })
     assert refused.status_code == 200 and "org" in refused.context["form"].errors
@@ -224,7 +224,7 @@ def test_a_new_link_invalidates_the_old_link_and_password(client, world, exp_sta
 
 def test_password_link_page_and_refusals(client, world, exp_staff):
     client.force_login(exp_staff)
-    response = client.post(reverse("users:user_password_link", args=[world.secretary.pk]))
+    response = client.post(reverse("orgs:user_password_link", args=[world.secretary.pk]))
     assert response.status_code == 200 and "data-password-link" in response.content.decode()
     assert "no-store" in response["Cache-Control"]
     user_deactivate(actor=exp_staff, user=world.secretary)
@@ -288,15 +288,15 @@ def test_own_district_grant_may_go_while_another_remains(world):
 
 def test_grant_pages(client, world, exp_staff):
     client.force_login(exp_staff)
-    url = reverse("users:grant_add", args=[world.secretary.pk])
+    url = reverse("orgs:grant_add", args=[world.secretary.pk])
     assert client.post(url, {"org": world.br_a.pk, "role": Role.VIEWER}).status_code == 302
     extra = RoleGrant.objects.get(user=world.secretary, org=world.br_a)
-    response = client.post(reverse("users:grant_revoke", args=[world.secretary.pk, extra.pk]), follow=True)
+    response = client.post(reverse("orgs:grant_revoke", args=[world.secretary.pk, extra.pk]), follow=True)
     assert "已撤销该授权。" in response.content.decode()
     only = RoleGrant.objects.get(user=world.secretary)
-    refused = client.post(reverse("users:grant_revoke", args=[world.secretary.pk, only.pk]), follow=True)
+    refused = client.post(reverse("orgs:grant_revoke", args=[world.secretary.pk, only.pk]), follow=True)
     assert refused.status_code == 200 and "唯一的授权" in refused.content.decode()
-    assert client.get(reverse("users:grant_revoke", args=[world.secretary.pk, only.pk])).status_code == 405
+    assert client.get(reverse("orgs:grant_revoke", args=[world.secretary.pk, only.pk])).status_code == 405
 
 
 # ---------------------------------------------------------------- deactivate, reactivate
@@ -328,7 +328,7 @@ def test_deactivate_refusals(client, world, exp_staff):
     # the district staff at the root may
     user_deactivate(actor=fresh(world.district_user), user=world.instructor)
     client.force_login(exp_staff)
-    response = client.post(reverse("users:user_deactivate", args=[exp_staff.pk]), follow=True)
+    response = client.post(reverse("orgs:user_deactivate", args=[exp_staff.pk]), follow=True)
     assert "不能停用自己的账号。" in response.content.decode()
 
 
@@ -339,9 +339,9 @@ def test_reveal_right_toggle(client, world, exp_staff):
     assert fresh(world.secretary).has_perm("members.reveal_personal_data")
     user_reveal_right_set(actor=exp_staff, user=world.secretary, allowed=True)  # no change, no row
     client.force_login(exp_staff)
-    detail = client.get(reverse("users:user_detail", args=[world.secretary.pk]))
+    detail = client.get(reverse("orgs:user_detail", args=[world.secretary.pk]))
     assert 'data-may-reveal="1"' in detail.content.decode()
-    client.post(reverse("users:user_reveal_right", args=[world.secretary.pk]), {"allowed": "0"})
+    client.post(reverse("orgs:user_reveal_right", args=[world.secretary.pk]), {"allowed": "0"})
     assert not fresh(world.secretary).has_perm("members.reveal_personal_data")
     assert [r.changes for r in _audit("user.reveal_right")] == [{"may_reveal": [False, True]}, {"may_reveal": [True, False]}]
     with pytest.raises(DomainError):
@@ -359,7 +359,7 @@ def test_links_are_built_with_the_default_token_generator(world):
 # ---------------------------------------------------------------- the list keeps a constant number of queries
 def test_user_list_query_count_is_constant(client, world):
     client.force_login(world.district_user)
-    url = reverse("users:user_list")
+    url = reverse("orgs:user_list")
 
     def count() -> int:
         with CaptureQueriesContext(connection) as ctx:

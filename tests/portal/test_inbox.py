@@ -17,7 +17,7 @@ from notifications.actions.inbox import notifications_create
 from notifications.models import Notification, NotificationKind
 
 pytestmark = pytest.mark.django_db
-INBOX = reverse("inbox:inbox")
+INBOX = reverse("notifications:inbox")
 
 
 def _notify(user, title="提醒", body="", url="", *, minutes_ago=0, read=False) -> Notification:
@@ -34,7 +34,7 @@ def _titles(response) -> list[str]:
 
 
 def _open(client, notification):
-    return client.post(reverse("inbox:open", args=[notification.pk]))
+    return client.post(reverse("notifications:inbox_open", args=[notification.pk]))
 
 
 # ---------------------------------------------------------------- the list
@@ -111,7 +111,7 @@ def test_open_never_follows_an_outside_url(client, world, url):
 def test_open_is_post_only(client, world):
     n = _notify(world.secretary, url="/")
     client.force_login(world.secretary)
-    assert client.get(reverse("inbox:open", args=[n.pk])).status_code == 405
+    assert client.get(reverse("notifications:inbox_open", args=[n.pk])).status_code == 405
     n.refresh_from_db()
     assert n.read_at is None
 
@@ -120,7 +120,7 @@ def test_someone_elses_notification_is_404_and_stays_unread(client, world):
     theirs = _notify(world.district_user, "别人的", url="/")
     client.force_login(world.secretary)
     assert _open(client, theirs).status_code == 404
-    assert client.post(reverse("inbox:open", args=[999999])).status_code == 404
+    assert client.post(reverse("notifications:inbox_open", args=[999999])).status_code == 404
     theirs.refresh_from_db()
     assert theirs.read_at is None
 
@@ -129,7 +129,7 @@ def test_mark_all_read_only_touches_my_notifications(client, world):
     mine = [_notify(world.secretary, f"我的{i}") for i in range(3)]
     theirs = _notify(world.district_user, "别人的")
     client.force_login(world.secretary)
-    response = client.post(reverse("inbox:mark_all_read"), follow=True)
+    response = client.post(reverse("notifications:inbox_mark_all_read"), follow=True)
     assert response.redirect_chain[-1][0] == INBOX
     assert "已将 3 条通知标为已读" in response.content.decode()
     assert not Notification.objects.filter(pk__in=[n.pk for n in mine], read_at__isnull=True).exists()
@@ -190,9 +190,9 @@ def test_badge_follows_opening(client, world):
 
 def test_nav_items_for_reminder_rules_follow_permissions(client, world):
     client.force_login(world.district_user)
-    assert reverse("reminders:rule_list") in client.get(reverse("home")).content.decode()
+    assert reverse("notifications:reminder_rule_list") in client.get(reverse("home")).content.decode()
     client.force_login(world.secretary)
-    assert reverse("reminders:rule_list") not in client.get(reverse("home")).content.decode()
+    assert reverse("notifications:reminder_rule_list") not in client.get(reverse("home")).content.decode()
 
 
 def test_optional_snapshot_menu_item_does_not_break_pages(client, world, monkeypatch):

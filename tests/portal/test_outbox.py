@@ -32,7 +32,7 @@ from notifications.models import Notification, NotificationKind
 from portal.celery import app
 from tests.test_celery_worker import broker
 
-LIST = reverse("snapshots:snapshot_list")
+LIST = reverse("coverage:snapshot_list")
 TASK_TIMEOUT = 60
 
 

@@ -19,12 +19,12 @@ from notifications.selectors.reminder_rules import describe_schedule
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-LIST = reverse("reminders:rule_list")
-ADD = reverse("reminders:rule_add")
+LIST = reverse("notifications:reminder_rule_list")
+ADD = reverse("notifications:reminder_rule_add")
 
 
 def _edit_url(rule) -> str:
-    return reverse("reminders:rule_edit", args=[rule.pk])
+    return reverse("notifications:reminder_rule_edit", args=[rule.pk])
 
 
 def _rule(name="三会一课周期末提醒") -> ReminderRule:
@@ -90,7 +90,7 @@ def test_anonymous_is_sent_to_login(client, world):
 
 def test_unknown_rule_is_404(client, world):
     client.force_login(world.district_user)
-    assert client.get(reverse("reminders:rule_edit", args=[999999])).status_code == 404
+    assert client.get(reverse("notifications:reminder_rule_edit", args=[999999])).status_code == 404
 
 
 # ---------------------------------------------------------------- the list: schedule, last run, counts

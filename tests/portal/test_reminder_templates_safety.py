@@ -34,7 +34,7 @@ TODAY = dt.date(2026, 12, 1)
 
 FORBIDDEN_TAGS = [
     ("{% debug %}", "debug"), ("{% load i18n %}", "load"), ("{% include 'base.html' %}", "include"),
-    ("{% extends 'base.html' %}", "extends"), ("{% ssi '/etc/passwd' %}", "ssi"), ("{% url 'reminders:rule_list' %}", "url"),
+    ("{% extends 'base.html' %}", "extends"), ("{% ssi '/etc/passwd' %}", "ssi"), ("{% url 'notifications:reminder_rule_list' %}", "url"),
     ("{% csrf_token %}", "csrf_token"), ("{% templatetag openblock %}", "templatetag"), ("{% lorem 100000 w %}", "lorem"),
     ("{% widthratio 1 1 100000000 %}", "widthratio"), ("{% cycle 'a' 'b' %}", "cycle"),
     ("{% filter upper %}x{% endfilter %}", "filter"), ("{% block a %}x{% endblock %}", "block"),
@@ -79,7 +79,7 @@ def test_a_forbidden_tag_in_the_form_is_a_field_error_and_nothing_is_saved(clien
     rule = ReminderRule.objects.get(name="预备期满前30天提醒")
     before = (rule.subject_template, rule.body_template, rule.updated_at)
     client.force_login(world.district_user)
-    response = client.post(reverse("reminders:rule_edit", args=[rule.pk]), {
+    response = client.post(reverse("notifications:reminder_rule_edit", args=[rule.pk]), {
         "name": rule.name, "offset": rule.offset, "offset_unit": rule.offset_unit, "repeat_every_days": 0,
         "repeat_limit": 0, "recipients": list(rule.recipients), "channels": list(rule.channels),
         "subject_template": rule.subject_template, "body_template": "{{ org }}{% debug %}",
@@ -205,7 +205,7 @@ def test_the_preview_of_a_broken_template_shows_a_short_message_and_no_internals
     rule = ReminderRule.objects.get(name="预备期满前30天提醒")
     ReminderRule.objects.filter(pk=rule.pk).update(body_template=body)
     client.force_login(world.district_user)
-    response = client.get(reverse("reminders:rule_edit", args=[rule.pk]))
+    response = client.get(reverse("notifications:reminder_rule_edit", args=[rule.pk]))
     assert response.status_code == 200
     preview = response.context["preview"]
     html = response.content.decode()
@@ -220,7 +220,7 @@ def test_the_preview_of_a_broken_template_shows_a_short_message_and_no_internals
 def test_the_rules_page_lists_the_allowed_tags_and_filters(client, world):
     rule = ReminderRule.objects.get(name="预备期满前30天提醒")
     client.force_login(world.district_user)
-    html = client.get(reverse("reminders:rule_edit", args=[rule.pk])).content.decode()
+    html = client.get(reverse("notifications:reminder_rule_edit", args=[rule.pk])).content.decode()
     assert "truncatechars" in html and "firstof" in html and "ljust" not in html
 
 

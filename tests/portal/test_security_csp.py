@@ -49,13 +49,13 @@ def test_every_page_carries_the_enforced_policy(client, world):
         assert_enforced_policy(response, f"{name} {url}")
         checked.append(name)
     for expected in ("home", "orgs:tree", "coverage:workplace_list", "members:member_list", "activities:activity_list",
-                     "compliance:compliance_board", "services:request_list", "inbox:inbox", "public:intake"):
+                     "activities:compliance_board", "services:request_list", "notifications:inbox", "services:public_intake"):
         assert expected in checked, checked
     assert len(checked) >= 15, checked
 
 
 def test_login_404_public_and_admin_pages_carry_it_too(client, world):
-    for url in (reverse("login"), "/no-such-page/", reverse("public:intake"), reverse("public:track"), reverse("admin:login")):
+    for url in (reverse("login"), "/no-such-page/", reverse("services:public_intake"), reverse("services:public_track"), reverse("admin:login")):
         response = client.get(url)
         assert response.status_code in (200, 404), url
         assert_enforced_policy(response, url)

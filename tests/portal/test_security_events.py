@@ -18,7 +18,7 @@ from orgs.models import SecurityEvent, SecurityEventKind
 from tests.factories import set_rule
 
 DAY = dt.timedelta(hours=24)
-URL = reverse("security:event_list")
+URL = reverse("orgs:security_event_list")
 
 
 def _attempt(world, org=None):

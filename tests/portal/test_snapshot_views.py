@@ -18,7 +18,7 @@ from orgs.models import Role
 from tests.factories import UserFactory, grant
 
 pytestmark = pytest.mark.django_db
-LIST = reverse("snapshots:snapshot_list")
+LIST = reverse("coverage:snapshot_list")
 
 
 def ready_snapshot(world, org=None) -> CoverageSnapshot:
@@ -41,8 +41,8 @@ def test_list_shows_snapshots_with_status_and_download(client, world):
     client.force_login(world.district_user)
     page = client.get(LIST).content.decode()
     assert f'data-snapshot="{snapshot.pk}"' in page and f'data-snapshot="{pending.pk}"' in page
-    assert reverse("snapshots:snapshot_download", args=[snapshot.pk]) in page
-    assert reverse("snapshots:snapshot_download", args=[pending.pk]) not in page
+    assert reverse("coverage:snapshot_download", args=[snapshot.pk]) in page
+    assert reverse("coverage:snapshot_download", args=[pending.pk]) not in page
     assert 'data-status="ready"' in page and 'data-status="pending"' in page
     assert "生成快照" in page
 
@@ -56,9 +56,9 @@ def test_list_is_scoped_and_detail_and_download_are_404_outside(client, world):
     page = client.get(LIST).content.decode()
     assert f'data-snapshot="{food_snapshot.pk}"' in page
     assert f'data-snapshot="{snapshot.pk}"' not in page
-    assert client.get(reverse("snapshots:snapshot_detail", args=[snapshot.pk])).status_code == 404
-    assert client.get(reverse("snapshots:snapshot_download", args=[snapshot.pk])).status_code == 404
-    assert client.get(reverse("snapshots:snapshot_detail", args=[food_snapshot.pk])).status_code == 200
+    assert client.get(reverse("coverage:snapshot_detail", args=[snapshot.pk])).status_code == 404
+    assert client.get(reverse("coverage:snapshot_download", args=[snapshot.pk])).status_code == 404
+    assert client.get(reverse("coverage:snapshot_detail", args=[food_snapshot.pk])).status_code == 200
     assert client.get(LIST, {"org": world.root.pk}).status_code == 404  # another subtree's trend
 
 
@@ -67,7 +67,7 @@ def test_users_without_snapshot_view_get_404(client, world):
     for user in (world.secretary, world.instructor, world.nobody):
         client.force_login(user)
         assert client.get(LIST).status_code == 404
-        assert client.get(reverse("snapshots:snapshot_detail", args=[snapshot.pk])).status_code == 404
+        assert client.get(reverse("coverage:snapshot_detail", args=[snapshot.pk])).status_code == 404
 
 
 def test_viewer_sees_and_downloads_but_cannot_request(client, world):
@@ -75,7 +75,7 @@ def test_viewer_sees_and_downloads_but_cannot_request(client, world):
     client.force_login(world.viewer)
     page = client.get(LIST).content.decode()
     assert f'data-snapshot="{snapshot.pk}"' in page and 'name="org"' not in page.split("月度趋势")[0]
-    assert client.get(reverse("snapshots:snapshot_download", args=[snapshot.pk])).status_code == 200
+    assert client.get(reverse("coverage:snapshot_download", args=[snapshot.pk])).status_code == 200
     assert client.post(LIST, {"org": world.root.pk}).status_code == 404
     assert CoverageSnapshot.objects.count() == 1
 
@@ -107,7 +107,7 @@ def test_form_offers_only_orgs_where_the_user_may_add(client, world):
 def test_detail_shows_rows_by_dimension(client, world):
     snapshot = ready_snapshot(world)
     client.force_login(world.district_user)
-    page = client.get(reverse("snapshots:snapshot_detail", args=[snapshot.pk])).content.decode()
+    page = client.get(reverse("coverage:snapshot_detail", args=[snapshot.pk])).content.decode()
     for dimension in ("total", "org", "region", "industry"):
         assert f'data-dimension="{dimension}"' in page
     assert "快递联合党支部" in page and "东街道" in page and "外卖配送" in page
@@ -117,7 +117,7 @@ def test_detail_shows_rows_by_dimension(client, world):
 def test_download_is_a_real_workbook(client, world):
     snapshot = ready_snapshot(world)
     client.force_login(world.district_user)
-    response = client.get(reverse("snapshots:snapshot_download", args=[snapshot.pk]))
+    response = client.get(reverse("coverage:snapshot_download", args=[snapshot.pk]))
     assert response.status_code == 200
     assert response["Content-Type"].startswith("application/vnd.openxmlformats-officedocument.spreadsheetml")
     assert "attachment" in response["Content-Disposition"]
@@ -130,8 +130,8 @@ def test_download_is_a_real_workbook(client, world):
 def test_download_before_ready_redirects_with_a_message(client, world):
     snapshot = snapshot_request(actor=world.district_user, org=world.root)
     client.force_login(world.district_user)
-    response = client.get(reverse("snapshots:snapshot_download", args=[snapshot.pk]), follow=True)
-    assert response.redirect_chain[-1][0] == reverse("snapshots:snapshot_detail", args=[snapshot.pk])
+    response = client.get(reverse("coverage:snapshot_download", args=[snapshot.pk]), follow=True)
+    assert response.redirect_chain[-1][0] == reverse("coverage:snapshot_detail", args=[snapshot.pk])
     assert "尚未生成完成" in response.content.decode()
 
 
@@ -185,9 +185,9 @@ def test_detail_query_count_constant_as_rows_grow(client, world):
 
     client.force_login(world.district_user)
     first = ready_snapshot(world)
-    small = _count(client, reverse("snapshots:snapshot_detail", args=[first.pk]))
+    small = _count(client, reverse("coverage:snapshot_detail", args=[first.pk]))
     for i in range(5):
         make_branch(f"新支部{i}", parent=world.express)
     second = ready_snapshot(world)
-    large = _count(client, reverse("snapshots:snapshot_detail", args=[second.pk]))
+    large = _count(client, reverse("coverage:snapshot_detail", args=[second.pk]))
     assert small == large

@@ -253,7 +253,7 @@ def test_org_page_gaps_page_and_api_show_the_circle(client, world, circle):
 
 # ---------------------------------------------------------------- public page
 def _public(client, params=None):
-    response = client.get(reverse("public:nearest_points"), params or {})
+    response = client.get(reverse("services:public_nearest_points"), params or {})
     assert response.status_code == 200
     return response
 

@@ -35,11 +35,11 @@ def form_data(**overrides):
 
 
 def submit(client, code="other", **overrides):
-    return client.post(reverse("public:intake_form", kwargs={"code": code}), form_data(**overrides))
+    return client.post(reverse("services:public_intake_form", kwargs={"code": code}), form_data(**overrides))
 
 
 def track(client, code, secret):
-    return client.post(reverse("public:track"), {"code": code, "secret": secret})
+    return client.post(reverse("services:public_track"), {"code": code, "secret": secret})
 
 
 def open_detail(client, req, secret=SECRET):
@@ -64,28 +64,28 @@ def resolved(world):
 
 # ---------------------------------------------------------------- open to anyone
 def test_every_public_page_opens_without_login(world, client, resolved):
-    urls = [reverse("public:intake"), reverse("public:track")]
-    urls += [reverse("public:intake_form", kwargs={"code": c.code}) for c in ServiceCategory.objects.all()]
+    urls = [reverse("services:public_intake"), reverse("services:public_track")]
+    urls += [reverse("services:public_intake_form", kwargs={"code": c.code}) for c in ServiceCategory.objects.all()]
     for url in urls:
         response = client.get(url)
         assert response.status_code == 200, url
         assert "/login/" not in response.content.decode()
     assert open_detail(client, resolved).status_code == 200
     assert submit(client).status_code == 302
-    assert client.get(reverse("public:submitted")).status_code == 200
+    assert client.get(reverse("services:public_submitted")).status_code == 200
 
 
 def test_intake_page_lists_the_enabled_categories_with_guidance(world, client):
     ServiceCategory.objects.filter(code="skills").update(enabled=False)
-    page = client.get(reverse("public:intake")).content.decode()
+    page = client.get(reverse("services:public_intake")).content.decode()
     assert "欠薪/劳动权益" in page and "被拖欠工资" in page
     assert "技能培训" not in page
-    assert client.get(reverse("public:intake_form", kwargs={"code": "skills"})).status_code == 404
-    assert client.get(reverse("public:intake_form", kwargs={"code": "nope"})).status_code == 404
+    assert client.get(reverse("services:public_intake_form", kwargs={"code": "skills"})).status_code == 404
+    assert client.get(reverse("services:public_intake_form", kwargs={"code": "nope"})).status_code == 404
 
 
 def test_intake_form_shows_guidance_extra_fields_streets_and_workplace_names(world, client):
-    page = client.get(reverse("public:intake_form", kwargs={"code": "wage_arrears"})).content.decode()
+    page = client.get(reverse("services:public_intake_form", kwargs={"code": "wage_arrears"})).content.decode()
     assert "也可拨打 12333" in page  # the category's guidance
     for label in ("用工单位或平台", "拖欠金额（元）", "拖欠起始月份", "同意将联系电话用于办理本诉求", "不愿说明"):
         assert label in page
@@ -97,20 +97,20 @@ def test_intake_form_shows_guidance_extra_fields_streets_and_workplace_names(wor
 
 
 def test_submitted_page_without_a_submission_goes_back_to_intake(world, client):
-    response = client.get(reverse("public:submitted"))
-    assert response.status_code == 302 and response["Location"] == reverse("public:intake")
+    response = client.get(reverse("services:public_submitted"))
+    assert response.status_code == 302 and response["Location"] == reverse("services:public_intake")
 
 
 # ---------------------------------------------------------------- the whole flow
 def test_submit_then_track_shows_only_public_entries(world, client):
     response = submit(client, workplace=str(world.wp_a.pk), region=str(world.east_one.pk))
-    assert response.status_code == 302 and response["Location"] == reverse("public:submitted")
+    assert response.status_code == 302 and response["Location"] == reverse("services:public_submitted")
     assert "?" not in response["Location"]
     req = ServiceRequest.objects.get()
     assert req.responsible_org == world.br_a and req.workplace == world.wp_a and req.region == world.east_one
-    page = client.get(reverse("public:submitted")).content.decode()
+    page = client.get(reverse("services:public_submitted")).content.decode()
     assert req.display_code in page and "请立即记下" in page
-    assert PHONE not in page and req.tracking_code not in client.get(reverse("public:intake")).content.decode()
+    assert PHONE not in page and req.tracking_code not in client.get(reverse("services:public_intake")).content.decode()
     secret = SHOWN_SECRET.search(page).group(1)
 
     TimelineEntry.objects.create(request=req, kind=EntryKind.NOTE, public=False, body="内部备注：疑似重复反映")
@@ -121,7 +121,7 @@ def test_submit_then_track_shows_only_public_entries(world, client):
     typed = f"{req.tracking_code[:4].lower()} {req.tracking_code[4:8]}-{req.tracking_code[8:]}"
     response = track(visitor, typed, secret.lower())
     assert response.status_code == 302
-    assert response["Location"] == reverse("public:track_detail", kwargs={"code": req.tracking_code})
+    assert response["Location"] == reverse("services:public_track_detail", kwargs={"code": req.tracking_code})
     page = visitor.get(response["Location"]).content.decode()
     assert "已提交" in page and "其他" in page and "顺丰站点党支部" in page
     assert "诉求已提交，由顺丰站点党支部承办" in page
@@ -180,7 +180,7 @@ def test_wrong_secret_and_unknown_code_get_the_same_answer(world, client, resolv
     assert CSRF.sub(b"", wrong_secret.content) == CSRF.sub(b"", unknown.content)
     assert resolved.tracking_code not in wrong_secret.content.decode()  # nothing typed is echoed back
     assert SECRET not in wrong_secret.content.decode()
-    assert client.get(reverse("public:track_detail", kwargs={"code": resolved.tracking_code})).status_code == 302
+    assert client.get(reverse("services:public_track_detail", kwargs={"code": resolved.tracking_code})).status_code == 302
 
 
 def test_track_rate_limit_at_the_boundary(world, client):
@@ -214,12 +214,12 @@ def test_track_form_checks_the_secret_shape_without_counting(world, client):
 def test_another_session_cannot_open_someone_elses_tracking_page(world, client, resolved):
     assert open_detail(client, resolved).status_code == 200
     stranger = Client()
-    url = reverse("public:track_detail", kwargs={"code": resolved.tracking_code})
+    url = reverse("services:public_track_detail", kwargs={"code": resolved.tracking_code})
     response = stranger.get(url)
-    assert response.status_code == 302 and response["Location"] == reverse("public:track")
-    response = stranger.post(reverse("public:track_confirm", kwargs={"code": resolved.tracking_code}), {"satisfaction": "5"})
-    assert response.status_code == 302 and response["Location"] == reverse("public:track")
-    response = stranger.post(reverse("public:track_reopen", kwargs={"code": resolved.tracking_code}), {"reason": "没解决"})
+    assert response.status_code == 302 and response["Location"] == reverse("services:public_track")
+    response = stranger.post(reverse("services:public_track_confirm", kwargs={"code": resolved.tracking_code}), {"satisfaction": "5"})
+    assert response.status_code == 302 and response["Location"] == reverse("services:public_track")
+    response = stranger.post(reverse("services:public_track_reopen", kwargs={"code": resolved.tracking_code}), {"reason": "没解决"})
     assert response.status_code == 302
     resolved.refresh_from_db()
     assert resolved.status == RequestStatus.RESOLVED
@@ -238,7 +238,7 @@ def test_tracking_page_hides_staff_names_notes_and_the_phone(world, client, reso
 def test_confirm_through_the_page_closes_with_a_score(world, client, resolved):
     page = open_detail(client, resolved).content.decode()
     assert "确认办结" in page and "问题未解决" in page
-    url = reverse("public:track_confirm", kwargs={"code": resolved.tracking_code})
+    url = reverse("services:public_track_confirm", kwargs={"code": resolved.tracking_code})
     response = client.post(url, {"comment": "谢谢"})
     assert response.status_code == 200 and "请为办理结果打分" in response.content.decode()
     response = client.post(url, {"satisfaction": "4", "comment": "谢谢"}, follow=True)
@@ -252,7 +252,7 @@ def test_confirm_through_the_page_closes_with_a_score(world, client, resolved):
 
 def test_reopen_through_the_page(world, client, resolved):
     open_detail(client, resolved)
-    url = reverse("public:track_reopen", kwargs={"code": resolved.tracking_code})
+    url = reverse("services:public_track_reopen", kwargs={"code": resolved.tracking_code})
     response = client.post(url, {"reason": ""})
     assert response.status_code == 200
     response = client.post(url, {"reason": "通行证还没有办下来"}, follow=True)
@@ -261,7 +261,7 @@ def test_reopen_through_the_page(world, client, resolved):
     resolved.refresh_from_db()
     assert resolved.status == RequestStatus.REOPENED and resolved.reopen_count == 1
     # A second confirm on a reopened request is refused politely, not a 500.
-    response = client.post(reverse("public:track_confirm", kwargs={"code": resolved.tracking_code}), {"satisfaction": "5"})
+    response = client.post(reverse("services:public_track_confirm", kwargs={"code": resolved.tracking_code}), {"satisfaction": "5"})
     assert response.status_code == 200
 
 
@@ -280,7 +280,7 @@ def _count(client, url):
 
 
 def test_intake_form_queries_do_not_grow_with_workplaces(world, client):
-    url = reverse("public:intake_form", kwargs={"code": "other"})
+    url = reverse("services:public_intake_form", kwargs={"code": "other"})
     before = _count(client, url)
     for i in range(15):
         WorkplaceFactory(name=f"新增站点{i}", region=world.east, responsible_org=world.express)
@@ -289,7 +289,7 @@ def test_intake_form_queries_do_not_grow_with_workplaces(world, client):
 
 def test_tracking_page_queries_do_not_grow_with_entries(world, client, resolved):
     open_detail(client, resolved)
-    url = reverse("public:track_detail", kwargs={"code": resolved.tracking_code})
+    url = reverse("services:public_track_detail", kwargs={"code": resolved.tracking_code})
     before = _count(client, url)
     for i in range(10):
         TimelineEntry.objects.create(request=resolved, kind=EntryKind.REPLY, public=True, actor=world.secretary, body=f"回复{i}")
@@ -297,7 +297,7 @@ def test_tracking_page_queries_do_not_grow_with_entries(world, client, resolved)
 
 
 def test_intake_page_queries_do_not_grow_with_categories(world, client):
-    url = reverse("public:intake")
+    url = reverse("services:public_intake")
     before = _count(client, url)
     for i in range(5):
         ServiceCategory.objects.create(code=f"extra{i}", name=f"新类别{i}", guidance="说明", sla_hours=24)
@@ -307,13 +307,13 @@ def test_intake_page_queries_do_not_grow_with_categories(world, client):
 # ---------------------------------------------------------------- English
 def test_public_pages_render_in_english(world, client, resolved):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
-    for url in (reverse("public:intake"), reverse("public:track"), reverse("public:intake_form", kwargs={"code": "wage_arrears"})):
+    for url in (reverse("services:public_intake"), reverse("services:public_track"), reverse("services:public_intake_form", kwargs={"code": "wage_arrears"})):
         response = client.get(url)
         assert response.status_code == 200
         assert '<html lang="en">' in response.content.decode()
     assert open_detail(client, resolved).status_code == 200
     assert submit(client).status_code == 302
-    assert client.get(reverse("public:submitted")).status_code == 200
+    assert client.get(reverse("services:public_submitted")).status_code == 200
     response = track(client, "ABCD-EFGH-JKMN", WRONG_SECRET)
     assert response.status_code == 200
 
@@ -343,6 +343,6 @@ def test_lookup_does_the_same_work_whatever_the_answer(world, resolved, monkeypa
 
 def test_public_forms_need_the_csrf_token(world):
     strict = Client(enforce_csrf_checks=True)
-    assert strict.post(reverse("public:intake_form", kwargs={"code": "other"}), form_data()).status_code == 403
-    assert strict.post(reverse("public:track"), {"code": "ABCD", "secret": SECRET}).status_code == 403
+    assert strict.post(reverse("services:public_intake_form", kwargs={"code": "other"}), form_data()).status_code == 403
+    assert strict.post(reverse("services:public_track"), {"code": "ABCD", "secret": SECRET}).status_code == 403
     assert ServiceRequest.objects.count() == 0

@@ -36,13 +36,13 @@ def _submit(client) -> tuple[ServiceRequest, str]:
         "member_answer": "no", "region": "", "workplace": "", "place": "东大街12号", "latitude": "", "longitude": "",
         "consent": "on", "website": "",
     }
-    assert client.post(reverse("public:intake_form", kwargs={"code": "other"}), data).status_code == 302
-    page = client.get(reverse("public:submitted")).content.decode()
+    assert client.post(reverse("services:public_intake_form", kwargs={"code": "other"}), data).status_code == 302
+    page = client.get(reverse("services:public_submitted")).content.decode()
     return ServiceRequest.objects.get(), SHOWN_SECRET.search(page).group(1)
 
 
 def _track(client, code, secret):
-    return client.post(reverse("public:track"), {"code": code, "secret": secret})
+    return client.post(reverse("services:public_track"), {"code": code, "secret": secret})
 
 
 def _resolve(req, staff) -> None:
@@ -72,11 +72,11 @@ def test_submission_shows_a_secret_once_and_keeps_only_its_hash(world, client):
     assert not TimelineEntry.objects.filter(body__contains=secret).exists()
     # Shown once: gone from the session (kept in the database) and from the page once it has been shown.
     assert all(secret not in str(s.get_decoded()) for s in Session.objects.all())
-    again = client.get(reverse("public:submitted"))
+    again = client.get(reverse("services:public_submitted"))
     assert 'id="access-secret"' not in again.content.decode() and "不再显示" in again.content.decode()
     assert "no-store" in again["Cache-Control"]
     # The submitting session can still follow it.
-    assert client.get(reverse("public:track_detail", kwargs={"code": req.tracking_code})).status_code == 200
+    assert client.get(reverse("services:public_track_detail", kwargs={"code": req.tracking_code})).status_code == 200
 
 
 def test_two_requests_get_different_secrets(world, client):
@@ -108,7 +108,7 @@ def test_looking_up_with_what_staff_can_see_fails(world, client, seen):
     stranger = Client()
     response = _track(stranger, req.display_code, seen)
     assert response.status_code == 200
-    assert stranger.get(reverse("public:track_detail", kwargs={"code": req.tracking_code})).status_code == 302
+    assert stranger.get(reverse("services:public_track_detail", kwargs={"code": req.tracking_code})).status_code == 302
 
 
 def test_even_the_logged_reveal_does_not_open_a_request_with_a_secret(world, client):
@@ -157,7 +157,7 @@ def test_requester_with_the_secret_looks_up_confirms_and_the_timeline_says_so(wo
     response = _track(requester, req.display_code.lower(), shown.lower().replace("-", " "))
     assert response.status_code == 302
     assert "确认办结" in requester.get(response["Location"]).content.decode()
-    confirm = requester.post(reverse("public:track_confirm", kwargs={"code": req.tracking_code}),
+    confirm = requester.post(reverse("services:public_track_confirm", kwargs={"code": req.tracking_code}),
                              {"satisfaction": "4", "comment": "谢谢"}, follow=True)
     assert "感谢您的评价" in confirm.content.decode()
     req.refresh_from_db()
@@ -175,7 +175,7 @@ def test_requester_with_the_secret_reopens(world):
     _resolve(req, world.district_user)
     requester = Client()
     assert _track(requester, req.tracking_code, shown).status_code == 302
-    response = requester.post(reverse("public:track_reopen", kwargs={"code": req.tracking_code}),
+    response = requester.post(reverse("services:public_track_reopen", kwargs={"code": req.tracking_code}),
                               {"reason": "充电棚还是锁着"}, follow=True)
     assert "已重新打开" in response.content.decode()
     req.refresh_from_db()
@@ -197,9 +197,9 @@ def test_staff_cannot_set_the_score_or_reopen_by_any_post(world, client, user):
                 f"{step}-reply": "答复", f"{step}-reason": "事由"}
         client.post(reverse(f"services:request_{step}", args=[req.tracking_code]), data)
     # The public confirm and reopen without a look-up in this session: sent to the look-up form.
-    for name in ("public:track_confirm", "public:track_reopen"):
+    for name in ("services:public_track_confirm", "services:public_track_reopen"):
         response = client.post(reverse(name, kwargs={"code": req.tracking_code}), payload)
-        assert response.status_code == 302 and response["Location"] == reverse("public:track")
+        assert response.status_code == 302 and response["Location"] == reverse("services:public_track")
     req.refresh_from_db()
     assert req.satisfaction is None and req.satisfaction_comment == "" and req.reopen_count == 0
     assert req.status == RequestStatus.RESOLVED
