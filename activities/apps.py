@@ -6,6 +6,7 @@ class ActivitiesConfig(AppConfig):
     verbose_name = "组织生活"
 
     def ready(self) -> None:
+        from activities import navigation  # noqa: F401 - menu entries
         from activities.member_flags import no_life_flag
         from members.selectors.registry import register_flag_annotation
 

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, ActivityKind, ActivityStatus
 from core.forms import BootstrapFormMixin
+from orgs.forms.pickers import org_picker
 from orgs.models import Organization
 
 
@@ -28,6 +29,7 @@ class ActivityFilterSet(django_filters.FilterSet):
         super().__init__(data, queryset, **kwargs)
         if request_user is not None:
             self.filters["org"].queryset = Organization.objects.restrict(request_user, "view").active().order_by("path")
+            self.filters["org"].extra["widget"] = org_picker("org.view")  # searches; never lists every org
 
     def get_form_class(self):
         return type("ActivityFilterForm", (BootstrapFormMixin, super().get_form_class()), {})

@@ -1,20 +1,49 @@
-"""The navigation's context, declared once: each app registers what its menu entries need.
+"""The navigation, declared once: each app registers its menu entries (and any extra context they need).
 
-The foundation cannot know the apps above it, so they register a provider (a function of the request
-returning template variables) when they load (`<app>/navigation.py`, imported by the app's `ready()`).
-The context processor `core.navigation.navigation` merges them for logged-in users. Providers must not
-query per row: grants are cached on the user, counts are lazy callables.
+The foundation cannot know the apps above it, so each app registers, when it loads (`<app>/navigation.py`,
+imported by the app's `ready()`):
+- menu entries: `register_menu(MenuItem(key, label, url_name, perm, order))`; the menu shows an entry when the
+  user may do `perm` somewhere (core.access.has_perm), in `order`, highlighted when the page's
+  `nav_section` equals its key;
+- context providers (a function of the request returning template variables), e.g. the unread badge.
+The context processor `core.navigation.navigation` builds `nav_menu` and merges the providers for logged-in
+users. Nothing here queries per entry: grants are cached on the user, counts are lazy callables.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.http import HttpRequest
 from django.urls import NoReverseMatch, reverse
 
+from core import access
+
 Provider = Callable[[HttpRequest], dict]
 _providers: list[Provider] = []
+
+
+@dataclass(frozen=True)
+class MenuItem:
+    key: str  # the pages' nav_section
+    label: str  # a lazy translation
+    url_name: str
+    perm: str | None = None  # None: every logged-in user
+    order: int = 100
+
+
+_menu: dict[str, MenuItem] = {}
+
+
+def register_menu(*items: MenuItem) -> None:
+    """Add menu entries (a key registered again replaces the entry, so a reload does not double it)."""
+    for item in items:
+        _menu[item.key] = item
+
+
+def menu_items() -> list[MenuItem]:
+    return sorted(_menu.values(), key=lambda item: (item.order, item.key))
 
 
 def register_context(provider: Provider) -> Provider:
@@ -36,7 +65,11 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    context: dict = {}
+    context: dict = {"nav_menu": [
+        {"key": item.key, "label": item.label, "url": url}
+        for item in menu_items()
+        if (item.perm is None or access.has_perm(user, item.perm)) and (url := optional_url(item.url_name))
+    ]}
     for provider in _providers:
         context.update(provider(request))
     return context

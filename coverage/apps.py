@@ -6,3 +6,6 @@ class CoverageConfig(AppConfig):
 
     name = "coverage"
     verbose_name = "覆盖统计"
+
+    def ready(self) -> None:
+        from coverage import navigation  # noqa: F401 - menu entries

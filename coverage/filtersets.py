@@ -5,6 +5,7 @@ from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from orgs.forms.pickers import org_picker
 from orgs.models import Industry, Organization, Region, Workplace, WorkplaceKind
 
 
@@ -37,6 +38,7 @@ class WorkplaceFilterSet(django_filters.FilterSet):
         self.filters["region"].queryset = Region.objects.order_by("path")
         if request_user is not None:
             self.filters["org"].queryset = Organization.objects.restrict(request_user, "view").active().order_by("path")
+            self.filters["org"].extra["widget"] = org_picker("org.view")  # searches; never lists every org
 
     @property
     def qs(self):

@@ -6,4 +6,7 @@ class MembersConfig(AppConfig):
     verbose_name = "党员管理"
 
     def ready(self) -> None:
-        from members import receivers  # noqa: F401 - reactions to orgs' signals
+        from members import (
+            navigation,  # noqa: F401 - menu entries
+            receivers,  # noqa: F401 - reactions to orgs' signals
+        )

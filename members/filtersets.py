@@ -13,6 +13,7 @@ from members.actions.registry import ID_PURPOSE, PHONE_PURPOSE
 from members.models import Member, MemberRole, Occupation, RelationKind, Stage
 from members.selectors.registry import FLAG_LABELS, has_role_q
 from members.validators import MOBILE_RE, normalize_id_number, normalize_phone
+from orgs.forms.pickers import org_picker
 from orgs.models import Organization, Workplace
 from orgs.scoping import path_q
 
@@ -57,6 +58,7 @@ class MemberFilterSet(django_filters.FilterSet):
         if request_user is not None:
             self.filters["workplace"].queryset = Workplace.objects.restrict(request_user, "view").order_by("name")
             self.filters["org"].queryset = Organization.objects.restrict(request_user, "view").active().order_by("path")
+            self.filters["org"].extra["widget"] = org_picker("org.view")  # searches; never lists every org
 
     def get_form_class(self):
         from core.forms import BootstrapFormMixin

@@ -6,4 +6,8 @@ class OrgsConfig(AppConfig):
     verbose_name = "组织体系"
 
     def ready(self) -> None:
-        from orgs import navigation  # noqa: F401 - registers the menu context
+        from core.access import install_policy
+        from orgs import navigation  # noqa: F401 - registers the menu entries
+        from orgs.scoping import has_perm
+
+        install_policy(has_perm=has_perm)

@@ -5,13 +5,14 @@
 from django.urls import path
 
 from orgs import views
-from orgs.views import audit, onboarding, rules, security, users
+from orgs.views import audit, onboarding, picker, rules, security, users
 
 app_name = "orgs"
 
 urlpatterns = [
     # the tree and the forms on one org (its detail page with figures is coverage:org_detail)
     path("orgs/", views.tree, name="tree"),
+    path("orgs/pick/", picker.OrgPickView.as_view(), name="org_pick"),
     path("orgs/<int:pk>/children/", views.tree_children, name="tree_children"),
     path("orgs/<int:parent_pk>/new/", views.org_create, name="org_create"),
     path("orgs/<int:pk>/edit/", views.org_edit, name="org_edit"),

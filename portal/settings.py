@@ -112,6 +112,7 @@ else:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
 INSTALLED_APPS = [
+    "django.forms",  # the built-in widget templates, for FORM_RENDERER below
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -213,6 +214,9 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Widgets render with the project's templates too (core.forms.SearchSelect: templates/core/widgets/).
+FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -6,4 +6,7 @@ class ServicesConfig(AppConfig):
     verbose_name = "服务诉求与服务阵地"
 
     def ready(self) -> None:
-        from services import receivers  # noqa: F401 - reactions to orgs' signals
+        from services import (
+            navigation,  # noqa: F401 - menu entries
+            receivers,  # noqa: F401 - reactions to orgs' signals
+        )

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import BootstrapFormMixin
+from orgs.forms.pickers import org_picker
 from orgs.models import Organization
 from orgs.scoping import grant_paths, path_q
 from services.models import OPEN_STATUSES, Priority, RequestStatus, ServiceCategory, ServiceRequest
@@ -54,6 +55,7 @@ class RequestFilterSet(django_filters.FilterSet):
         assignee_choices = [(ME, _("我")), (NONE, _("未指定"))]
         if request_user is not None:
             self.filters["org"].queryset = Organization.objects.restrict(request_user, "view").active().order_by("path")
+            self.filters["org"].extra["widget"] = org_picker("org.view")  # searches; never lists every org
             assignee_choices += [(str(pk), name) for pk, name in _assignee_choices(queryset)]
         self.filters["assignee"].extra["choices"] = assignee_choices
 
