@@ -123,6 +123,8 @@ class ScopedListView(PortalView):
     ordering: ClassVar[tuple[str, ...]] = ("-pk",)
     page_size: ClassVar[int] = 50
     max_page_size: ClassVar[int] = 100
+    #: show how many rows the filters select (one COUNT query per page, however deep; False skips it)
+    show_total: ClassVar[bool] = True
     #: generic table: [(header, attribute path or callable(obj))]
     columns: ClassVar[list] = []
     #: the detail URL name for the first column's link (generic table); None: no link
@@ -206,7 +208,8 @@ class ScopedListView(PortalView):
             return self.export(qs)
         page = self.get_page(qs)
         page.object_list = self.decorate(page.object_list)
-        context = self.get_context_data(page=page, rows=page.object_list)
+        total = qs.count() if self.show_total else None
+        context = self.get_context_data(page=page, rows=page.object_list, total=total)
         if is_htmx(request) and request.headers.get("HX-Target") == "list-body":
             return self.response_class(request=request, template=[self.table_template_name], context=context,
                                        using=self.template_engine)
