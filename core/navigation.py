@@ -31,6 +31,8 @@ class MenuItem:
     url_name: str
     perm: str | None = None  # None: every logged-in user
     order: int = 100
+    #: "manage": listed under the "管理" dropdown (settings-like pages), so the bar fits one row at 1280 px
+    group: str = ""
 
 
 _menu: dict[str, MenuItem] = {}
@@ -65,11 +67,15 @@ def navigation(request):
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {}
-    context: dict = {"nav_menu": [
-        {"key": item.key, "label": item.label, "url": url}
+    entries = [
+        {"key": item.key, "label": item.label, "url": url, "group": item.group}
         for item in menu_items()
         if (item.perm is None or access.has_perm(user, item.perm)) and (url := optional_url(item.url_name))
-    ]}
+    ]
+    context: dict = {
+        "nav_menu": [e for e in entries if not e["group"]],
+        "nav_manage": [e for e in entries if e["group"] == "manage"],
+    }
     for provider in _providers:
         context.update(provider(request))
     return context

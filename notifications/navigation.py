@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 from core.navigation import MenuItem, register_context, register_menu
 from notifications.selectors.inbox import unread_count
 
-register_menu(MenuItem("reminders", _("提醒规则"), "notifications:reminder_rule_list", "reminder_rule.view", order=110))
+register_menu(MenuItem("reminders", _("提醒规则"), "notifications:reminder_rule_list", "reminder_rule.view", order=110, group="manage"))
 
 
 @register_context

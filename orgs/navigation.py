@@ -9,9 +9,9 @@ from orgs.scoping import user_roles
 
 register_menu(
     MenuItem("tree", _("组织体系"), "orgs:tree", order=20),
-    MenuItem("rules", _("规则参数"), "orgs:rule_list", "rule.view", order=120),
-    MenuItem("audit", _("操作日志"), "orgs:audit_list", "audit.view", order=130),
-    MenuItem("users", _("用户与角色"), "orgs:user_list", "user.view", order=140),
+    MenuItem("rules", _("规则参数"), "orgs:rule_list", "rule.view", order=120, group="manage"),
+    MenuItem("audit", _("操作日志"), "orgs:audit_list", "audit.view", order=130, group="manage"),
+    MenuItem("users", _("用户与角色"), "orgs:user_list", "user.view", order=140, group="manage"),
 )
 
 

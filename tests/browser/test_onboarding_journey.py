@@ -49,6 +49,7 @@ def test_district_staff_onboard_a_secretary_for_a_new_branch(open_page, journey,
     # district staff: the menu, the list, the new-account form
     staff = open_page("desktop")
     log_in(staff, "district", journey.password)
+    staff.locator("#mainnav").get_by_role("button", name="管理", exact=True).click()  # settings-like pages
     staff.locator("#mainnav").get_by_role("link", name="用户与角色", exact=True).click()
     expect(staff).to_have_url(re.compile(reverse("orgs:user_list") + "$"))
     expect(staff.locator('[data-user="secretary"]')).to_be_visible()
