@@ -74,8 +74,105 @@ def browser(_playwright):
     browser.close()
 
 
+# ---------------------------------------------------------------- every write a journey makes is audited
+#: our apps' labels: a write to one of their models inside a request must come with an AuditEntry
+AUDITED_APPS = {"portal", "orgs", "members", "activities", "services", "coverage", "notifications"}
+#: the logs themselves and machine bookkeeping (not writes a person makes)
+NOT_AUDITED_MODELS = {"portal.auditentry", "orgs.securityevent", "portal.workerheartbeat", "portal.outboxmessage",
+                      "services.publichit"}  # the public pages' abuse counter
+
+
+class _WriteWatch:
+    """Groups the model writes of each request (by thread: the live server answers in its own thread) and
+    notes the requests that wrote our apps' rows without an AuditEntry."""
+
+    def __init__(self):
+        import threading
+
+        self._local = threading.local()
+        self.unaudited: list[str] = []
+        self.entry_ids: list[int] = []
+
+    def request_started(self, sender=None, environ=None, **kwargs):
+        self._local.bucket = {"path": (environ or {}).get("PATH_INFO", "?"), "method": (environ or {}).get("REQUEST_METHOD", "?"),
+                              "writes": [], "audited": False}
+
+    def request_finished(self, sender=None, **kwargs):
+        bucket = getattr(self._local, "bucket", None)
+        self._local.bucket = None
+        if bucket and bucket["writes"] and not bucket["audited"]:
+            self.unaudited.append(f"{bucket['method']} {bucket['path']}: {sorted(set(bucket['writes']))}")
+
+    def write(self, sender, instance=None, update_fields=None, **kwargs):
+        bucket = getattr(self._local, "bucket", None)
+        if bucket is None:
+            return  # test set-up, not a request
+        label = sender._meta.label_lower
+        if label == "portal.auditentry":
+            bucket["audited"] = True
+            self.entry_ids.append(instance.pk)
+            return
+        if sender._meta.app_label not in AUDITED_APPS or label in NOT_AUDITED_MODELS:
+            return
+        if label == "portal.user" and update_fields and set(update_fields) <= {"last_login"}:
+            return  # the login itself (the security log records logins)
+        bucket["writes"].append(label)
+
+
 @pytest.fixture
-def open_page(browser, live_server):
+def audit_watch():
+    """Fails a journey when a request wrote our apps' rows without an audit row, or when an audit row it
+    wrote is not on the audit page (/audit/, read as a superuser, newest first, following "older" pages)."""
+    from django.core.signals import request_finished, request_started
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    watch = _WriteWatch()
+    request_started.connect(watch.request_started, weak=False)
+    request_finished.connect(watch.request_finished, weak=False)
+    for signal in (post_save, post_delete, m2m_changed):
+        signal.connect(watch.write, weak=False)
+    try:
+        yield watch
+    finally:
+        request_started.disconnect(watch.request_started)
+        request_finished.disconnect(watch.request_finished)
+        for signal in (post_save, post_delete, m2m_changed):
+            signal.disconnect(watch.write)
+    assert not watch.unaudited, "writes without an audit row:\n" + "\n".join(watch.unaudited)
+    if watch.entry_ids:
+        _assert_on_the_audit_page(watch.entry_ids)
+
+
+def _assert_on_the_audit_page(entry_ids: list[int]) -> None:
+    import re
+
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import UserFactory
+
+    reader = UserFactory(username="audit-reader", is_superuser=True, is_staff=True)
+    client = Client()
+    client.force_login(reader)
+    wanted, seen = set(entry_ids), set()
+    url = reverse("orgs:audit_list")
+    for _page in range(200):
+        response = client.get(url)
+        assert response.status_code == 200, response.status_code
+        html = response.content.decode()
+        seen |= {int(pk) for pk in re.findall(r'data-entry="(\d+)"', html)}
+        if wanted <= seen:
+            return
+        older = re.search(r'<a[^>]*href="([^"]*cursor=[^"]+)"[^>]*(?:data-older|rel="next")', html) or re.search(
+            r'<a[^>]*(?:data-older|rel="next")[^>]*href="([^"]*cursor=[^"]+)"', html)
+        if not older:
+            break
+        url = reverse("orgs:audit_list") + older.group(1).replace("&amp;", "&")
+    assert wanted <= seen, f"audit rows not on the audit page: {sorted(wanted - seen)}"
+
+
+@pytest.fixture
+def open_page(browser, live_server, audit_watch):
     """`open_page("mobile" | "desktop", user=None)`: a page in a fresh context (own cookies) on the live server,
     signed in as `user` when given.
 
