@@ -16,7 +16,7 @@ reopen        resolved                     reopened (reason; new SLA)  the reque
 auto-close    resolved, older than rule    closed                      the system (beat)
 ============  ===========================  ==========================  ==============================
 
-Confirm and reopen have no actor argument: they are called only by services.public_views, for a session that looked
+Confirm and reopen have no actor argument: they are called only by services.views.public, for a session that looked
 the request up with its code and 查询密码 (or submitted it), and are written to the timeline as the
 requester's (``by_requester``, public, no actor). No staff view, form or step reaches them, so staff can
 neither set or change the satisfaction score nor reopen on the requester's behalf (tested).

@@ -59,6 +59,11 @@ def point_served_workplaces(*, user, point: ServicePoint) -> QuerySet[Workplace]
     )
 
 
+def point_may_change(*, user, point: ServicePoint) -> bool:
+    """May `user` edit `point` (service_point.change over its operator org)? One query."""
+    return ServicePoint.objects.restrict(user, "change").filter(pk=point.pk).exists()
+
+
 def point_operator_orgs(*, user, perm: str) -> QuerySet[Organization]:
     """Orgs the user may pick as a point's operator (service_point.add / .change there)."""
     return orgs_where(user=user, perm=perm).order_by("path")
@@ -80,8 +85,13 @@ def circle_workplaces(*, user, outside_only: bool = False, org: Organization | N
     if org is not None:
         qs = qs.filter(Workplace.in_subtrees_q([org.path]))
     if outside_only:
-        qs = qs.filter(Q(reach__isnull=True) | Q(reach__distance_m__gt=reach_m()))
+        qs = outside_circle(qs)
     return qs.select_related("region", "responsible_org", "reach__nearest_point").order_by("name", "id")
+
+
+def outside_circle(workplaces: QuerySet[Workplace]) -> QuerySet[Workplace]:
+    """The workplaces outside the circle: no nearest point recorded, or beyond the reach rule."""
+    return workplaces.filter(Q(reach__isnull=True) | Q(reach__distance_m__gt=reach_m()))
 
 
 def circle_summary(*, user, org: Organization | None = None) -> CoverageFigures:
@@ -220,6 +230,6 @@ def _place(items: list[NearbyPoint], lat: float, lon: float, reach: int) -> None
 
 __all__ = [
     "PUBLIC_LIMIT", "NearbyPoint", "Origin", "circle_summary", "circle_workplaces", "nearest_open_points",
-    "point_detail_queryset", "point_filter_orgs", "point_list", "point_operator_orgs", "point_served_workplaces",
+    "outside_circle", "point_detail_queryset", "point_may_change", "point_filter_orgs", "point_list", "point_operator_orgs", "point_served_workplaces",
     "PUBLIC_MATCHES", "public_streets", "public_workplace_matches", "public_workplace_origin", "reach_m", "region_choices",
 ]

@@ -18,7 +18,7 @@ from openpyxl import load_workbook
 
 from services import credentials
 from services.models import EntryKind, RequestStatus, ServiceRequest, TimelineEntry
-from services.request_views import STEPS
+from services.views.requests import STEPS
 from tests.services.factories import SECRET, make_request
 
 pytestmark = pytest.mark.django_db
@@ -213,6 +213,7 @@ def test_staff_modules_never_call_the_requester_actions():
     import services
 
     root = Path(services.__file__).parent
-    callers = {p.name for p in root.rglob("*.py") if re.search(r"request_(confirm|reopen)\(", p.read_text(encoding="utf-8"))}
-    assert callers == {"public_views.py", "handling.py"}
+    callers = {p.relative_to(root).as_posix() for p in root.rglob("*.py")
+               if re.search(r"request_(confirm|reopen)\(", p.read_text(encoding="utf-8"))}
+    assert callers == {"views/public.py", "actions/handling.py"}
     assert not {"confirm", "reopen"} & set(STEPS)

@@ -1,6 +1,9 @@
 """Forms of the staff request pages: one small form per action, the phone reveal, categories and reply
 templates. They collect input; services.actions.handling checks the rules (texts a rule requires are left
-optional here so the action's message, on the right field, is the one users see)."""
+optional here so the action's message, on the right field, is the one users see).
+
+Org choices (reroute target, a category's default org) can be thousands in a city district: they use the
+org picker, which renders the chosen option and a few more and searches the rest (orgs:org_pick)."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import BootstrapFormMixin
+from orgs.forms.pickers import use_org_picker
 from services.models import ExtraField, Priority, ReplyTemplate, Routing
 
 TEXTAREA = {"rows": 3}
@@ -61,6 +65,7 @@ class RerouteForm(BootstrapFormMixin, forms.Form):
     def __init__(self, *args, targets, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["org"].queryset = targets
+        use_org_picker(self.fields["org"], "service_request.change")
 
 
 class AssignForm(BootstrapFormMixin, forms.Form):
@@ -103,6 +108,7 @@ class CategoryForm(BootstrapFormMixin, forms.Form):
     def __init__(self, *args, orgs, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["default_org"].queryset = orgs
+        use_org_picker(self.fields["default_org"], "service_request.change")
         self.fields["required_fields"].widget.attrs["class"] = "vstack gap-1"
 
 

@@ -1,4 +1,5 @@
-"""Forms of the public pages: submit a request, look it up, confirm or reopen it.
+"""Forms of the public pages: submit a request, look it up, confirm or reopen it; where to measure the
+nearest service points from.
 
 The forms check shape (required, lengths); the rules (phone format, extra fields, limits) are checked
 by services.actions.intake.request_submit, whose DomainErrors name these field names.
@@ -12,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from core.forms import BootstrapFormMixin
 from services import credentials
 from services.models import ExtraField, MemberAnswer
+from services.selectors import points as point_selectors
 from services.selectors import public
 
 HONEYPOT = "website"  # a field people never see; bots fill every input
@@ -128,3 +130,67 @@ class ConfirmForm(_RadioButtons, BootstrapFormMixin, forms.Form):
 
 class ReopenForm(BootstrapFormMixin, forms.Form):
     reason = forms.CharField(label=_("还有什么问题没有解决"), max_length=500, widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class NearestOriginForm(forms.Form):
+    """Where to measure from: a street, a workplace (searched by name), or the browser's location
+    (never stored)."""
+
+    street = forms.TypedChoiceField(label=_("按街道"), coerce=int, required=False, empty_value=None)
+    q = forms.CharField(label=_("按单位名称"), max_length=50, required=False,
+                        widget=forms.TextInput(attrs={"placeholder": _("输入单位名称，如“顺丰”"), "class": "form-control"}))
+    workplace = forms.IntegerField(required=False, widget=forms.HiddenInput,
+                                   error_messages={"invalid": _("没有找到该单位，请重新搜索。")})
+    lat = forms.FloatField(label=_("纬度"), required=False, min_value=-90, max_value=90,
+                           error_messages={"invalid": _("位置信息无效，请重新定位或选择街道。"),
+                                           "min_value": _("纬度应在 -90 到 90 之间。"),
+                                           "max_value": _("纬度应在 -90 到 90 之间。")})
+    lon = forms.FloatField(label=_("经度"), required=False, min_value=-180, max_value=180,
+                           error_messages={"invalid": _("位置信息无效，请重新定位或选择街道。"),
+                                           "min_value": _("经度应在 -180 到 180 之间。"),
+                                           "max_value": _("经度应在 -180 到 180 之间。")})
+
+    def __init__(self, *args, streets: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.streets = {pk: (name, lat, lon) for pk, name, lat, lon in streets}
+        self.candidates: list[tuple[int, str]] = []
+        self.fields["street"].choices = [("", _("选择街道"))] + [(pk, name) for pk, name, _lat, _lon in streets]
+        self.fields["street"].widget.attrs["class"] = "form-select"
+        self.fields["street"].error_messages["invalid_choice"] = _("请从列表中选择街道。")
+
+    def clean_workplace(self):
+        pk = self.cleaned_data.get("workplace")
+        if pk is None:
+            return None
+        origin = point_selectors.public_workplace_origin(pk)
+        if origin is None:
+            raise forms.ValidationError(_("没有找到该单位，请重新搜索。"))
+        return origin
+
+    def clean(self):
+        data = super().clean()
+        lat, lon = data.get("lat"), data.get("lon")
+        if not self.errors and (lat is None) != (lon is None):
+            raise forms.ValidationError(_("位置信息不完整，请重新定位或选择街道。"))
+        return data
+
+    def origin(self) -> point_selectors.Origin | None:
+        """The chosen origin (call after is_valid()): location, then workplace, then name search, then
+        street. A search matching several workplaces gives no origin and fills `candidates`."""
+        data = self.cleaned_data
+        if data.get("lat") is not None and data.get("lon") is not None:
+            return point_selectors.Origin(data["lat"], data["lon"], str(_("您的当前位置")))
+        if data.get("workplace"):
+            return data["workplace"]
+        if data.get("q"):
+            matches = point_selectors.public_workplace_matches(data["q"])
+            if len(matches) == 1:
+                return point_selectors.public_workplace_origin(matches[0][0])
+            self.candidates = matches
+            if not matches:
+                self.add_error("q", _("没有找到名称含“%(q)s”且已标注位置的单位。") % {"q": data["q"]})
+            return None
+        if data.get("street"):
+            name, lat, lon = self.streets[data["street"]]
+            return point_selectors.Origin(lat, lon, name)
+        return None

@@ -1,0 +1,1 @@
+"""Forms of the services app, one module per area: requests (staff), points (staff), public (no account)."""

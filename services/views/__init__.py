@@ -1,0 +1,1 @@
+"""Pages of the services app, one module per area: requests (staff), points (staff), public (no account)."""
