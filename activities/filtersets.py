@@ -1,4 +1,5 @@
-"""Activity FilterSet, shared by the UI list and its export (and later the API)."""
+"""Activity FilterSet, shared by the UI list and its export (and later the API). The generic list view builds it
+with `(data, queryset=..., request=request)`; the queryset it gets is already restricted to the user's scope."""
 
 from __future__ import annotations
 
@@ -27,9 +28,19 @@ class ActivityFilterSet(django_filters.FilterSet):
 
     def __init__(self, data=None, queryset=None, *, request_user=None, **kwargs):
         super().__init__(data, queryset, **kwargs)
+        if request_user is None and self.request is not None:
+            request_user = self.request.user
         if request_user is not None:
             self.filters["org"].queryset = Organization.objects.restrict(request_user, "view").active().order_by("path")
             self.filters["org"].extra["widget"] = org_picker("org.view")  # searches; never lists every org
+
+    @property
+    def qs(self):
+        """Invalid filters list every record in scope (the page shows the errors beside the fields), never a
+        guess at what was meant; the export refuses them (activities.views.records)."""
+        if not hasattr(self, "_qs"):
+            self._qs = super().qs if self.is_valid() else self.queryset.all()
+        return self._qs
 
     def get_form_class(self):
         return type("ActivityFilterForm", (BootstrapFormMixin, super().get_form_class()), {})

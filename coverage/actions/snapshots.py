@@ -22,8 +22,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from activities.compliance import period_containing
 from activities.models import Cycle
+from activities.selectors.compliance import period_containing
 from core.actions.outbox import outbox_enqueue
 from core.audit import SYSTEM, audit_record, require_actor, user_or_none
 from core.exceptions import ConflictError, DomainError

@@ -4,7 +4,7 @@
 columns come straight from orgs.selectors (coverage_for_org, coverage_by_child, coverage_by_street,
 coverage_by_industry) computed for a system actor that sees everything, so a snapshot equals the live
 figures at the moment it is taken. Members, compliance and service requests are each one grouped
-query (compliance: activities.compliance.compliance_for_subtree, four queries) rolled up in Python by
+query (compliance: activities.selectors.compliance.compliance_for_subtree, four queries) rolled up in Python by
 org path prefix, street and industry. The only part that grows with the tree is one coverage_by_child
 call (three queries) per committee-level child of the org (a handful per district), never per branch.
 """
@@ -18,8 +18,8 @@ from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import Substr
 from django.utils.translation import gettext as _
 
-from activities.compliance import compliance_for_subtree, local_start, period_containing
 from activities.models import Cycle
+from activities.selectors.compliance import compliance_for_subtree, local_start, period_containing
 from core.models import User
 from coverage.models import CoverageSnapshot, SnapshotDimension, SnapshotKind, SnapshotRow, SnapshotStatus
 from coverage.selectors.figures import coverage_by_child, coverage_by_industry, coverage_by_street, coverage_for_org

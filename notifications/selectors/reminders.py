@@ -24,7 +24,7 @@ Timing (decided for issue 6; see KIND_DIRECTION in portal/models.py for the refe
 
 Kinds:
 
-- meeting_due (before): active branches (BRANCH_KINDS) whose compliance gap (activities.compliance, ONE
+- meeting_due (before): active branches (BRANCH_KINDS) whose compliance gap (activities.selectors.compliance, ONE
   compliance_for_subtree per top org for the month containing today, as_of today; it includes the
   enclosing quarter and year of quarterly/yearly rules) has a cycle ending on R. One candidate per
   (branch, R) with every gap ending that day in `details` (one line per gap, the party group's name first
@@ -155,8 +155,8 @@ def _local(moment: dt.datetime) -> dt.datetime:
 
 # ---------------------------------------------------------------- finders
 def find_meeting_due(rule: ReminderRule, today: dt.date, now: dt.datetime) -> list[Candidate]:
-    from activities.compliance import compliance_for_subtree, period_containing
     from activities.models import Cycle
+    from activities.selectors.compliance import compliance_for_subtree, period_containing
 
     start, end = window(rule, today)
     period = period_containing(Cycle.MONTH, today)

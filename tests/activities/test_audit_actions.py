@@ -16,7 +16,7 @@ from activities.actions import (
     activity_return,
     activity_update,
 )
-from activities.exemption_actions import exemption_create
+from activities.actions.exemptions import exemption_create
 from activities.models import Activity, ActivityFile, ActivityKind, ActivityStatus, ComplianceRule
 from core.audit import SYSTEM
 from core.exceptions import DomainError

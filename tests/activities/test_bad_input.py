@@ -10,8 +10,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from activities.compliance import period_containing, period_or_error
 from activities.models import Activity, Exemption
+from activities.selectors.compliance import period_containing, period_or_error
 from core.exceptions import DomainError
 from tests.activities import log
 from tests.factories import set_rule

@@ -1,4 +1,4 @@
-"""The compliance board, its export and exemption pages (activities/board_views.py)."""
+"""The compliance board, its export and exemption pages (activities/views/compliance.py)."""
 
 from __future__ import annotations
 
@@ -150,3 +150,108 @@ def test_board_query_count_is_pinned(client, board_world):
     # session, user, grants, root, 2 × (orgs, rules, exemptions, counts), roots list, template, unread count, and
     # the sane date range of the period (rule rows date_min_year/date_future_margin_years): 18
     assert len(ctx) <= 18, [q["sql"][:80] for q in ctx.captured_queries]
+
+
+# ---------------------------------------------------------------- city scale: a bounded page, drill-down, exact totals
+def _branches(parent, n, *, held_in=()):
+    made = []
+    for _ in range(n):
+        br = make_branch(parent=reload(parent), established_on=dt.date(2020, 1, 1))
+        made.append(br)
+    if held_in:
+        user = UserFactory()
+        Activity.objects.bulk_create([Activity(org=br, kind=ActivityKind.THEME_DAY, starts_at=m, topic="t", created_by=user)
+                                      for br in made for m in held_in])
+    return made
+
+
+def _child_rows(html: str) -> int:
+    return html.count("data-child=")
+
+
+def _next_link(html: str) -> str | None:
+    import re
+    from html import unescape
+
+    found = re.search(r'rel="next" href="([^"]+)"', html)
+    return unescape(found.group(1)) if found else None
+
+
+def test_board_shows_at_most_a_page_of_rows_for_a_root_with_120_branches(client, board_world):
+    w = board_world
+    _branches(w.express, 120)  # 122 direct children of the express committee, all behind in Q1
+    client.force_login(w.district_user)
+    response = client.get(BOARD, {**Q1, "org": w.express.pk})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert _child_rows(html) == 50
+    board = response.context["board"]
+    assert len(board.behind) == 50 and board.behind_more == 121 - 50  # br_a is compliant
+    assert "data-behind-more" in html
+    # the figures cover the whole subtree, not the page
+    assert response.context["report"].root_totals.branches == 122
+    seen, url, pages = _child_rows(html), _next_link(html), 1
+    while url:
+        page = client.get(BOARD + url).content.decode()
+        assert _child_rows(page) <= 50
+        seen += _child_rows(page)
+        url, pages = _next_link(page), pages + 1
+    assert seen == 122 and pages == 3
+
+
+def test_board_drill_down_shows_a_childs_children_with_exact_totals(client, board_world):
+    w = board_world
+    months = [dt.datetime(2026, m, 8, 9, tzinfo=TZ) for m in (1, 2, 3)]
+    _branches(w.food, 3, held_in=months)
+    client.force_login(w.district_user)
+    html = client.get(BOARD, Q1).content.decode()
+    link = f"?period_type=quarter&amp;period=2026-Q1&amp;org={w.food.pk}"
+    assert link in html  # each child row drills down, keeping the period
+    response = client.get(BOARD, {**Q1, "org": w.food.pk})
+    html = response.content.decode()
+    names = {o.name for o, _t in response.context["page"].object_list}
+    assert {"美团站点党支部", "已撤销党支部"} <= names and len(names) == 5
+    assert "顺丰站点党支部" not in names and "data-breadcrumb" in html and "区委两新工委" in html
+    # the food row on the root's page equals the food subtree's own figures
+    root_rows = dict(client.get(BOARD, Q1).context["page"].object_list)
+    food_row = next(t for o, t in root_rows.items() if o.pk == w.food.pk)
+    own = response.context["report"].root_totals
+    assert (food_row.branches, food_row.behind, food_row.expected, food_row.met) == (own.branches, own.behind, own.expected, own.met)
+    assert (own.expected, own.met) == (3 + 3 * 3, 3 * 3)  # 美团 held nothing; the three new branches held all three months
+
+
+def test_board_query_count_is_the_same_for_10_and_120_branches(client, board_world):
+    w = board_world
+    months = [dt.datetime(2026, 1, 8, tzinfo=TZ)]
+    client.force_login(w.district_user)
+    _branches(w.express, 10, held_in=months)
+    client.get(BOARD, {**Q1, "org": w.express.pk})
+    with CaptureQueriesContext(connection) as small:
+        assert client.get(BOARD, {**Q1, "org": w.express.pk}).status_code == 200
+    _branches(w.express, 110, held_in=months)
+    with CaptureQueriesContext(connection) as large:
+        response = client.get(BOARD, {**Q1, "org": w.express.pk})
+    assert response.context["report"].root_totals.branches == 122
+    assert len(small) == len(large)
+
+
+def test_board_pager_answers_the_htmx_partial(client, board_world):
+    w = board_world
+    _branches(w.express, 60)
+    client.force_login(w.district_user)
+    html = client.get(BOARD, {**Q1, "org": w.express.pk}).content.decode()
+    response = client.get(BOARD + _next_link(html), HTTP_HX_REQUEST="true", HTTP_HX_TARGET="list-body")
+    partial = response.content.decode()
+    assert response.status_code == 200 and "<html" not in partial and _child_rows(partial) == 12
+
+
+def test_board_export_is_refused_above_the_limit(client, board_world, monkeypatch):
+    from activities.selectors import compliance
+
+    client.force_login(board_world.district_user)
+    monkeypatch.setattr(compliance, "BOARD_EXPORT_LIMIT", 3)
+    response = client.get(reverse("activities:compliance_export"), Q1)
+    assert response.status_code == 302 and response["Location"].startswith(BOARD)
+    assert "未导出" in client.get(response["Location"]).content.decode()
+    response = client.get(reverse("activities:compliance_export"), {**Q1, "org": board_world.express.pk})
+    assert response.status_code == 200 and response["Content-Type"].startswith("application/vnd.openxmlformats")

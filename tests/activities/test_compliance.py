@@ -1,4 +1,4 @@
-"""Compliance figures on constructed calendars (activities/compliance.py)."""
+"""Compliance figures on constructed calendars (activities/selectors/compliance.py)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from activities.compliance import compliance_for_subtree, compliance_report, parse_period, period_containing
 from activities.models import Activity, ActivityKind, ComplianceRule, Exemption
+from activities.selectors.compliance import compliance_for_subtree, compliance_report, parse_period, period_containing
 from orgs.models import OrgKind, Role
 from tests.factories import UserFactory, fresh, grant, make_branch, make_committee, make_org, make_root, reload
 

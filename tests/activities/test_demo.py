@@ -7,8 +7,8 @@ import io
 import pytest
 from django.core.management import call_command
 
-from activities.compliance import compliance_report, period_containing
 from activities.models import Activity, ActivityKind, Attendance, AttendanceStatus, Exemption
+from activities.selectors.compliance import compliance_report, period_containing
 from core.models import User
 from demo.activities import DEMO_ACTIVITIES_UNTIL, load_demo_activities
 from orgs.models import Organization

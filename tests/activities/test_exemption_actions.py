@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from activities.exemption_actions import exemption_create
+from activities.actions.exemptions import exemption_create
 from activities.models import ComplianceRule, Exemption
 from core.exceptions import DomainError
 

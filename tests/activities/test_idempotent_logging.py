@@ -12,8 +12,8 @@ from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from activities import actions
 from activities.actions import ActivityAlreadySaved, activity_return, activity_update
+from activities.actions import records as actions
 from activities.models import Activity, ActivityEvent, ActivityFile, ActivityKind, ActivityStatus, Attendance
 from core.exceptions import DomainError
 from tests.activities import JPEG, log, upload

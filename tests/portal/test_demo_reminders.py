@@ -18,8 +18,8 @@ from django.core import mail
 from django.core.management import call_command
 from django.db import transaction
 
-from activities.compliance import compliance_for_subtree, period_containing
 from activities.models import Cycle
+from activities.selectors.compliance import compliance_for_subtree, period_containing
 from core.rules import rule_int
 from members.models import OPEN_TRANSFER_STATUSES, RELATION_HERE, Member, RelationKind, Stage, Transfer
 from members.selectors.registry import add_months

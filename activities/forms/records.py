@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from activities.actions import SUBMISSION_TOKEN_RE
 from activities.models import ActivityKind, AttendanceStatus
 from core.forms import BootstrapFormMixin
+from orgs.forms.pickers import use_org_picker
 from orgs.models import Organization, OrgKind
 from orgs.scoping import grant_paths, path_q
 
@@ -97,6 +98,32 @@ class UploadForm(BootstrapFormMixin, forms.Form):
     files = MultipleFileField(label=_("照片和附件"), required=True)
 
 
+class PickOrgForm(forms.Form):
+    """"Log a meeting" for users who may log for several orgs: which one (a searching picker, never every org)."""
+
+    org = forms.ModelChoiceField(label=_("选择党组织"), queryset=Organization.objects.none(),
+                                 widget=forms.Select(attrs={"class": "form-select mb-3", "id": "org-pick"}))
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["org"].queryset = loggable_orgs(user)
+        self.fields["org"].label_from_instance = lambda org: f"{org.name}（{org.get_kind_display()}）"
+        use_org_picker(self.fields["org"], "activity.add")
+
+
+class CalendarOrgForm(forms.Form):
+    """The calendar's org (its subtree is shown): a searching picker over the orgs the user may view."""
+
+    org = forms.ModelChoiceField(label=_("党组织（含下级）"), queryset=Organization.objects.none(), required=False,
+                                 widget=forms.Select(attrs={"class": "form-select"}))
+
+    def __init__(self, *args, user, **kwargs):
+        kwargs.setdefault("auto_id", "cal-%s")
+        super().__init__(*args, **kwargs)
+        self.fields["org"].queryset = Organization.objects.restrict(user, "view").active().order_by("path")
+        use_org_picker(self.fields["org"], "org.view")
+
+
 def attendance_from_post(data, member_ids) -> dict[int, tuple[str, str]]:
     """{member id: (status, reason)} from `att-<id>`/`reason-<id>`; members without a value stay present."""
     result = {}
@@ -107,4 +134,5 @@ def attendance_from_post(data, member_ids) -> dict[int, tuple[str, str]]:
     return result
 
 
-__all__ = ["ActivityForm", "ReturnForm", "UploadForm", "attendance_from_post", "loggable_orgs", "party_groups_of"]
+__all__ = ["ActivityForm", "CalendarOrgForm", "PickOrgForm", "ReturnForm", "UploadForm", "attendance_from_post",
+           "loggable_orgs", "party_groups_of"]

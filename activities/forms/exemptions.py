@@ -1,4 +1,5 @@
-"""The exemption form: orgs limited to where the user may add exemptions."""
+"""The exemption form: orgs limited to where the user may add exemptions (a searching picker: a district has
+thousands of branches)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 
 from activities.models import ComplianceRule
 from core.forms import BootstrapFormMixin
+from orgs.forms.pickers import use_org_picker
 from orgs.models import BRANCH_KINDS, OrgKind
 from orgs.selectors import orgs_where
 
@@ -23,6 +25,7 @@ class ExemptionForm(BootstrapFormMixin, forms.Form):
         self.fields["org"].queryset = orgs_where(user=user, perm="exemption.add").filter(
             kind__in=[*BRANCH_KINDS, OrgKind.PARTY_GROUP]
         ).order_by("path")
+        use_org_picker(self.fields["org"], "exemption.add")
         self.fields["rule"].queryset = ComplianceRule.objects.filter(enabled=True).order_by("kind")
 
     def clean(self):

@@ -2,7 +2,9 @@
 
 A selector module: reads only, a constant number of queries whatever the size of the subtree
 (orgs, rules, exemptions, and one GROUP BY of activity counts per (org, party group, kind, month)).
-Everything else is computed in Python.
+Everything else is computed in Python. The board (`compliance_board`) shows a bounded page of it: the chosen
+org's figures, a keyset page of its direct children with their subtree totals, and at most BEHIND_LIMIT of the
+branches behind; the export (`compliance_export_too_large`) refuses subtrees above BOARD_EXPORT_LIMIT branches.
 
 Semantics (DOMAIN.md "Organizational life"):
 - Periods are calendar months, quarters and years in Asia/Shanghai: an activity at 2026-03-31 23:30 +08:00
@@ -42,6 +44,7 @@ from django.utils.translation import gettext_lazy as _
 
 from activities.models import Activity, AppliesTo, ComplianceRule, Cycle, Exemption
 from core.dates import date_bounds
+from core.pagination import KeysetPage, decode_cursor, encode_cursor
 from orgs.models import BRANCH_KINDS, Organization, OrgKind
 from orgs.scoping import grant_paths, path_q
 
@@ -302,34 +305,43 @@ def _applies(rule: ComplianceRule, branch: Organization) -> bool:
     return True
 
 
-def compliance_for_subtree(
-    *, root: Organization, period: Period, paths: list[str] | None = None, as_of: dt.date | None = None,
-) -> ComplianceReport:
-    """Compliance of every branch under `root` (and `root` itself), restricted to `paths` when given
-    (the user's activity.view scope). Four queries."""
+@dataclass
+class _Facts:
+    """What the evaluation of one or more periods needs, loaded in four queries."""
+
+    orgs: list[Organization]
+    rules: list[ComplianceRule]
+    exemptions_by_org: dict[int, list[Exemption]]
+    by_org_kind_month: dict[tuple, int]  # everything held by the branch
+    by_group_kind_month: dict[tuple, int]  # held by (or for) a party group
+
+
+def _load_facts(*, root: Organization, periods: list[Period], paths: list[str] | None) -> _Facts:
     org_qs = Organization.objects.filter(path__startswith=root.path)
     if paths is not None:
         org_qs = org_qs.filter(path_q("path", paths))
-    # Orgs dissolved before the period started can never be expected in it.
-    org_qs = org_qs.filter(Q(dissolved_on__isnull=True) | Q(dissolved_on__gte=period.start))
+    # Orgs dissolved before the (earliest) period started can never be expected in it.
+    first_start = min(p.start for p in periods)
+    org_qs = org_qs.filter(Q(dissolved_on__isnull=True) | Q(dissolved_on__gte=first_start))
     orgs = list(org_qs.order_by("path"))
     rules = list(ComplianceRule.objects.filter(enabled=True).order_by("kind", "pk"))
 
-    # The span covers every rule cycle that intersects the period (a yearly rule reaches the whole year).
-    cycles_by_kind = {kind: period.cycles(kind) for kind in {r.cycle for r in rules}}
-    as_of = as_of or timezone.localdate()
-    span_start = min([period.start] + [c[0].start for c in cycles_by_kind.values()])
-    span_end = max([period.end] + [c[-1].end for c in cycles_by_kind.values()])
+    # The span covers every rule cycle that intersects a period (a yearly rule reaches the whole year).
+    starts, ends = [], []
+    for period in periods:
+        for kind in {r.cycle for r in rules} | {period.kind}:
+            cycles = period.cycles(kind)
+            starts.append(cycles[0].start)
+            ends.append(cycles[-1].end)
+    span_start, span_end = min(starts), max(ends)
 
-    org_ids = [o.pk for o in orgs]
     exemptions_by_org: dict[int, list[Exemption]] = defaultdict(list)
     for exemption in Exemption.objects.filter(
         org__path__startswith=root.path, starts_on__lte=span_end, ends_on__gte=span_start
     ).order_by("starts_on", "pk"):
         exemptions_by_org[exemption.org_id].append(exemption)
 
-    # (org_id, party_group_id, kind, (year, month)) -> count
-    counts: dict[tuple, int] = defaultdict(int)
+    # one GROUP BY: (org_id, party_group_id, kind, local month) -> count
     rows = (
         Activity.objects.filter(
             org__path__startswith=root.path, kind__in={r.kind for r in rules},
@@ -337,31 +349,44 @@ def compliance_for_subtree(
         )
         .annotate(month=TruncMonth("starts_at", tzinfo=TZ))
         .order_by()
-        .values("org_id", "party_group_id", "kind", "month")
+        .values_list("org_id", "party_group_id", "kind", "month")
         .annotate(n=Count("pk"))
     )
-    for row in rows:
-        month = row["month"]
+    org_ids = {o.pk for o in orgs}
+    by_org_kind_month: dict[tuple, int] = defaultdict(int)
+    by_group_kind_month: dict[tuple, int] = defaultdict(int)
+    for org_id, group_id, kind, month, n in rows:
         if isinstance(month, dt.datetime):
             month = timezone.localtime(month, TZ) if timezone.is_aware(month) else month
-        counts[(row["org_id"], row["party_group_id"], row["kind"], (month.year, month.month))] += row["n"]
-
-    by_org_kind_month: dict[tuple, int] = defaultdict(int)  # everything held by the branch
-    by_group_kind_month: dict[tuple, int] = defaultdict(int)  # held by (or for) a party group
-    for (org_id, group_id, kind, month), n in counts.items():
-        by_org_kind_month[(org_id, kind, month)] += n
+        key = (month.year, month.month)
+        by_org_kind_month[(org_id, kind, key)] += n
         if group_id:
-            by_group_kind_month[(group_id, kind, month)] += n
+            by_group_kind_month[(group_id, kind, key)] += n
         elif org_id in org_ids:
-            by_group_kind_month[(org_id, kind, month)] += n  # recorded on the group itself
+            by_group_kind_month[(org_id, kind, key)] += n  # recorded on the group itself
+    return _Facts(orgs=orgs, rules=rules, exemptions_by_org=exemptions_by_org,
+                  by_org_kind_month=by_org_kind_month, by_group_kind_month=by_group_kind_month)
+
+
+def _evaluate(facts: _Facts, *, root: Organization, period: Period, as_of: dt.date) -> ComplianceReport:
+    """Compliance of every branch in `facts` for `period` (no query)."""
+    orgs = [o for o in facts.orgs if o.dissolved_on is None or o.dissolved_on >= period.start]
+    rules = facts.rules
+    all_cycles = {kind: period.cycles(kind) for kind in {r.cycle for r in rules}}
+    # cycles not started on `as_of` are not expected; each cycle's months computed once
+    cycles_by_kind = {kind: [(c, c.months) for c in cycles if c.start <= as_of] for kind, cycles in all_cycles.items()}
+    # the exemptions that reach this period's rule cycles (the facts may span several periods)
+    span_start = min([period.start] + [c[0].start for c in all_cycles.values()])
+    span_end = max([period.end] + [c[-1].end for c in all_cycles.values()])
+    exemptions_by_org = {
+        org_id: kept for org_id, rows in facts.exemptions_by_org.items()
+        if (kept := [e for e in rows if e.starts_on <= span_end and e.ends_on >= span_start])
+    }
 
     groups_by_branch: dict[str, list[Organization]] = defaultdict(list)
     for org in orgs:
         if org.kind == OrgKind.PARTY_GROUP:
             groups_by_branch[org.path[: -Organization.steplen]].append(org)
-
-    def held(table, org_id, kind, cycle):
-        return sum(table.get((org_id, kind, month), 0) for month in cycle.months)
 
     branches: list[OrgCompliance] = []
     for branch in orgs:
@@ -373,21 +398,22 @@ def compliance_for_subtree(
                 continue
             rr = RuleResult(rule=rule)
             if rule.applies_to == AppliesTo.PARTY_GROUP:
-                targets = [(g, by_group_kind_month, result.exemptions + exemptions_by_org.get(g.pk, []))
+                targets = [(g, facts.by_group_kind_month, result.exemptions + exemptions_by_org.get(g.pk, []))
                            for g in groups_by_branch.get(branch.path, [])]
             else:
-                targets = [(None, by_org_kind_month, result.exemptions)]
+                targets = [(None, facts.by_org_kind_month, result.exemptions)]
             for group, table, exemptions in targets:
-                for cycle in cycles_by_kind[rule.cycle]:
-                    if cycle.start > as_of:
-                        continue
+                target_id = (group or branch).pk
+                for cycle, months in cycles_by_kind[rule.cycle]:
                     if not (_existed(branch, cycle) and (group is None or _existed(group, cycle))):
                         rr.exempt_cycles += 1
                         continue
-                    if _exempt(exemptions, rule, cycle):
+                    if exemptions and _exempt(exemptions, rule, cycle):
                         rr.exempt_cycles += 1
                         continue
-                    n = held(table, (group or branch).pk, rule.kind, cycle)
+                    n = 0
+                    for month in months:
+                        n += table.get((target_id, rule.kind, month), 0)
                     rr.expected += rule.min_count
                     rr.held += n
                     rr.met += min(n, rule.min_count)
@@ -405,6 +431,24 @@ def compliance_for_subtree(
         for depth in range(1, len(path) // steplen + 1):
             totals_by_path[path[: depth * steplen]].add(t)
     return ComplianceReport(period=period, root=root, branches=branches, orgs=orgs, totals_by_path=dict(totals_by_path))
+
+
+def compliance_for_periods(
+    *, root: Organization, periods: list[Period], paths: list[str] | None = None, as_of: dt.date | None = None,
+) -> list[ComplianceReport]:
+    """Compliance of every branch under `root` for each of `periods` (the board: this one and the previous),
+    restricted to `paths` when given. Four queries for all the periods together."""
+    facts = _load_facts(root=root, periods=periods, paths=paths)
+    as_of = as_of or timezone.localdate()
+    return [_evaluate(facts, root=root, period=period, as_of=as_of) for period in periods]
+
+
+def compliance_for_subtree(
+    *, root: Organization, period: Period, paths: list[str] | None = None, as_of: dt.date | None = None,
+) -> ComplianceReport:
+    """Compliance of every branch under `root` (and `root` itself), restricted to `paths` when given
+    (the user's activity.view scope). Four queries."""
+    return compliance_for_periods(root=root, periods=[period], paths=paths, as_of=as_of)[0]
 
 
 # ---------------------------------------------------------------- for a user
@@ -452,3 +496,82 @@ def exemption_list(*, user, org: Organization | None = None):
     if org is not None:
         qs = qs.filter(org__path__startswith=org.path)
     return qs.order_by("-starts_on", "-id")
+
+
+# ---------------------------------------------------------------- the board: a bounded page of a report
+#: at most this many direct children per board page (a keyset page: `?cursor=`)
+BOARD_PAGE_SIZE = 50
+#: at most this many of the branches behind are listed per period (the figures count all of them)
+BEHIND_LIMIT = 50
+#: the board's export lists every branch of the subtree: refused above this many branches
+BOARD_EXPORT_LIMIT = 20_000
+CHILD_ORDERING = ("path", "pk")
+
+
+@dataclass
+class ComplianceBoard:
+    """What the board page shows for one org and period: never more rows than the page bounds, whatever the
+    size of the subtree. `report`/`previous` hold the whole subtree's figures (computed in four queries each)."""
+
+    root: Organization
+    report: ComplianceReport
+    previous: ComplianceReport
+    children: KeysetPage  # object_list: [(child org, its subtree Totals)]
+    children_total: int  # how many direct children there are (all pages)
+    behind: list[OrgCompliance]
+    behind_more: int  # branches behind in this period that are not listed
+    previous_behind: list[OrgCompliance]
+    previous_behind_more: int
+    breadcrumb: list[Organization]  # the ancestors of root inside the user's scope, top first
+
+
+def _children_page(children: list[tuple[Organization, Totals]], *, cursor: str, size: int) -> KeysetPage:
+    """A keyset page of the root's direct children (in memory: the report has loaded them), by path."""
+    values = decode_cursor(cursor, Organization, CHILD_ORDERING) if cursor else None
+    if values is not None:
+        after = (values[0], values[1])
+        children = [(org, totals) for org, totals in children if (org.path, org.pk) > after]
+    shown = children[:size]
+    next_cursor = encode_cursor(shown[-1][0], CHILD_ORDERING) if len(children) > size else ""
+    return KeysetPage(object_list=shown, next_cursor=next_cursor, first=values is None, size=size)
+
+
+def compliance_breadcrumb(*, user, root: Organization) -> list[Organization]:
+    """The ancestors of `root` the user may see (activity.view), top first; no query when `root` is the top of
+    the user's scope."""
+    ancestors = [root.path[: depth * Organization.steplen] for depth in range(1, root.depth)]
+    paths = compliance_paths(user)
+    if paths is not None:
+        ancestors = [a for a in ancestors if any(a.startswith(p) for p in paths)]
+    if not ancestors:
+        return []
+    return list(Organization.objects.filter(path__in=ancestors).order_by("path"))
+
+
+def compliance_board(
+    *, user, root: Organization, period: Period, cursor: str = "", size: int = BOARD_PAGE_SIZE,
+    as_of: dt.date | None = None,
+) -> ComplianceBoard:
+    """The board's page for `root` (inside the user's scope) and `period`: its figures and the previous
+    period's, a page of its direct children with totals exact for each child's subtree (rolled up from one
+    grouped count for both periods, never a query per child), and the first BEHIND_LIMIT branches behind."""
+    report, previous = compliance_for_periods(root=root, periods=[period, period.previous()],
+                                              paths=compliance_paths(user), as_of=as_of)
+    behind, previous_behind = report.behind(), previous.behind()
+    children = report.children()
+    return ComplianceBoard(
+        root=root, report=report, previous=previous, children_total=len(children),
+        children=_children_page(children, cursor=cursor, size=max(1, min(size, BOARD_PAGE_SIZE))),
+        behind=behind[:BEHIND_LIMIT], behind_more=max(0, len(behind) - BEHIND_LIMIT),
+        previous_behind=previous_behind[:BEHIND_LIMIT], previous_behind_more=max(0, len(previous_behind) - BEHIND_LIMIT),
+        breadcrumb=compliance_breadcrumb(user=user, root=root),
+    )
+
+
+def compliance_export_too_large(*, user, root: Organization, limit: int = BOARD_EXPORT_LIMIT) -> bool:
+    """Would the export of `root`'s subtree list more than `limit` branches? (One bounded COUNT.)"""
+    qs = Organization.objects.filter(path__startswith=root.path, kind__in=BRANCH_KINDS)
+    paths = compliance_paths(user)
+    if paths is not None:
+        qs = qs.filter(path_q("path", paths))
+    return qs[: limit + 1].count() > limit

@@ -1,6 +1,7 @@
 """Organizational-life reads: scoped lists (FilterSet), a month calendar per org, a record's detail.
 
-Each starts from Activity.objects.restrict(user, "view") and keeps a constant number of queries.
+Each starts from Activity.objects.restrict(user, "view") and keeps a constant number of queries; the list's
+filters are activities.filtersets.ActivityFilterSet (applied by the generic list view).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ from collections import defaultdict
 from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
-from activities.filtersets import ActivityFilterSet
 from activities.models import Activity, ActivityEvent, Attendance, AttendanceStatus
 from members.models import PARTY_MEMBER_STAGES, Member
 
-__all__ = ["expected_members", "activity_filterset", "activity_list", "activity_calendar", "activity_detail_queryset", "attendance_summary"]
+__all__ = ["expected_members", "activity_rows", "with_attendance_counts", "activity_calendar", "activity_detail_queryset",
+           "activity_may", "attendance_summary"]
 
 
-def _annotated(qs):
+def with_attendance_counts(qs):
+    """Rows of `qs` with org, group and attendance counts (n_expected, n_present) in the same query."""
     return qs.select_related("org", "party_group").annotate(
         n_expected=Count("attendance", distinct=True),
         n_present=Count("attendance", filter=Q(attendance__status=AttendanceStatus.PRESENT), distinct=True),
@@ -32,14 +34,10 @@ def expected_members(org):
     return Member.objects.filter(org=org, stage__in=PARTY_MEMBER_STAGES).order_by("name", "id")
 
 
-def activity_filterset(*, user, data=None) -> ActivityFilterSet:
-    return ActivityFilterSet(data, queryset=Activity.objects.restrict(user, "view"), request_user=user)
-
-
-def activity_list(*, user, filters=None):
-    filterset = activity_filterset(user=user, data=filters or None)
-    qs = filterset.qs if filterset.is_valid() else Activity.objects.restrict(user, "view")
-    return _annotated(qs).order_by("-starts_at", "-id")
+def activity_rows(*, user):
+    """The records `user` may see, unordered: the list view filters them (ActivityFilterSet), counts them, pages
+    them by keyset ("-starts_at", "-pk") and adds the attendance counts to the page (`with_attendance_counts`)."""
+    return Activity.objects.restrict(user, "view")
 
 
 def activity_calendar(*, user, org, year: int, month: int) -> list[list[dict]]:
@@ -66,6 +64,11 @@ def activity_detail_queryset():
         "files",
         Prefetch("events", queryset=ActivityEvent.objects.select_related("actor").order_by("created_at", "id")),
     )
+
+
+def activity_may(*, user, activity: Activity, action: str) -> bool:
+    """May `user` do `action` ("change", "review") on this record (the same scope the actions check)?"""
+    return Activity.objects.restrict(user, action).filter(pk=activity.pk).exists()
 
 
 def attendance_summary(activity: Activity) -> dict[str, int]:
