@@ -13,7 +13,7 @@ from members.actions.registry import ID_PURPOSE, PHONE_PURPOSE
 from members.models import Member, MemberRole, Occupation, RelationKind, Stage
 from members.selectors.registry import FLAG_LABELS, has_role_q
 from members.validators import MOBILE_RE, normalize_id_number, normalize_phone
-from orgs.forms.pickers import org_picker
+from orgs.forms.pickers import org_picker, workplace_picker
 from orgs.models import Organization, Workplace
 from orgs.scoping import path_q
 
@@ -46,17 +46,22 @@ class MemberFilterSet(django_filters.FilterSet):
         method="filter_flag",
     )
     role = django_filters.ChoiceFilter(label=_("作用发挥"), choices=MemberRole.choices, method="filter_role")
-    # Exact look-up by ID number or phone (POSTed by the list view; never put in a link).
-    pid = django_filters.CharFilter(label=_("身份证号或手机号"), method="filter_pid", validators=[lambda v: _pid_kind(v, strict=True)])
+    # Exact look-up by ID number or phone: POSTed by the list view, never put in a link. Hidden, so the GET
+    # filter form (whose values go into the URL) never renders it.
+    pid = django_filters.CharFilter(label=_("身份证号或手机号"), method="filter_pid", widget=forms.HiddenInput,
+                                    validators=[lambda v: _pid_kind(v, strict=True)])
 
     class Meta:
         model = Member
         fields = ["q", "stage", "relation_kind", "occupation", "workplace", "org", "flag", "role", "pid"]
 
-    def __init__(self, data=None, queryset=None, *, request_user=None, **kwargs):
-        super().__init__(data, queryset, **kwargs)
+    def __init__(self, data=None, queryset=None, *, request_user=None, request=None, **kwargs):
+        super().__init__(data, queryset, request=request, **kwargs)
+        if request_user is None and request is not None:
+            request_user = request.user  # the generic list view passes the request
         if request_user is not None:
             self.filters["workplace"].queryset = Workplace.objects.restrict(request_user, "view").order_by("name")
+            self.filters["workplace"].extra["widget"] = workplace_picker()  # tens of thousands in a city
             self.filters["org"].queryset = Organization.objects.restrict(request_user, "view").active().order_by("path")
             self.filters["org"].extra["widget"] = org_picker("org.view")  # searches; never lists every org
 

@@ -1,81 +1,121 @@
-"""Transfer pages (组织关系转接): inbox, outbox, open list, detail with timeline, request, one step.
+"""Transfer pages (组织关系转接): inbox, outbox, open list, detail with timeline and the steps the user may
+take, one step, the request form, and the search of its receiving org.
 
 Thin: members.selectors.transfers reads, members.actions.transfers writes and checks the sides again.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
-from django.http import Http404
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_POST
 
-from core.exceptions import ConflictError, DomainError, apply_to_form
+from core.exceptions import ConflictError, DomainError
+from core.views.generic import PortalView, ScopedDetailView, ScopedFormView, ScopedListView
 from members import actions
+from members.forms.transfers import TransferActForm, TransferRequestForm, receiving_org_choices
 from members.models import Member, TransferKind
 from members.selectors import transfers as selectors
-from members.transfer_forms import TransferActForm, TransferRequestForm
-from orgs.scoping import get_scoped_or_404, has_perm
 
-PAGE_SIZE = 50
 NAV = "transfers"
 
 
-def _require_view(user) -> None:
-    if not has_perm(user, "transfer.view"):
-        raise Http404
+# ---------------------------------------------------------------- the three lists
+class TransferListBase(ScopedListView):
+    perm = "transfer.view"
+    nav_section = NAV
+    template_name = "members/transfers/list.html"
+    table_template_name = "members/transfers/_table.html"
+    #: the tab this list is (members/transfers/_tabs.html)
+    box = ""
+
+    def decorate(self, rows: list) -> list:
+        return selectors.annotate_age(rows)
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "box": self.box}
 
 
-def _list(request, qs, *, box: str, title: str):
-    _require_view(request.user)
-    page = Paginator(qs, PAGE_SIZE).get_page(request.GET.get("page"))
-    rows = selectors.annotate_age(page.object_list)
-    return render(request, "members/transfers/list.html", {
-        "nav_section": NAV, "box": box, "title": title, "page": page, "rows": rows, "query": "",
-    })
+class TransferInboxView(TransferListBase):
+    """Open transfers waiting for the user's side, oldest first."""
+
+    title = gettext_lazy("待我办理的转接")
+    box = "inbox"
+    ordering = ("requested_at", "pk")
+
+    def get_queryset(self):
+        return selectors.transfer_inbox(user=self.request.user)
 
 
-@login_required
-def transfer_inbox(request):
-    return _list(request, selectors.transfer_inbox(user=request.user), box="inbox", title=_("待我办理的转接"))
+class TransferOutboxView(TransferListBase):
+    """Transfers the user requested or that leave the user's orgs, newest first."""
+
+    title = gettext_lazy("我方转出与申请的转接")
+    box = "outbox"
+    ordering = ("-requested_at", "-pk")
+
+    def get_queryset(self):
+        return selectors.transfer_outbox(user=self.request.user)
 
 
-@login_required
-def transfer_outbox(request):
-    return _list(request, selectors.transfer_outbox(user=request.user), box="outbox", title=_("我方转出与申请的转接"))
+class TransferOpenListView(TransferListBase):
+    """All open transfers in scope, oldest first, with their age (the district's ageing list)."""
+
+    title = gettext_lazy("在途转接")
+    box = "open"
+    ordering = ("requested_at", "pk")
+
+    def get_queryset(self):
+        return selectors.transfer_open_list(user=self.request.user)
 
 
-@login_required
-def transfer_list(request):
-    return _list(request, selectors.transfer_open_list(user=request.user), box="open", title=_("在途转接"))
+# ---------------------------------------------------------------- detail and steps
+class TransferPageMixin:
+    """One transfer in the user's view scope, with its timeline; the page shows a form per step the user may take."""
+
+    perm = "transfer.view"
+    nav_section = NAV
+    template_name = "members/transfers/detail.html"
+
+    def get_object(self):
+        return selectors.transfer_detail(user=self.request.user, pk=self.kwargs["pk"])
+
+    def available_steps(self) -> list[str]:
+        return actions.transfer_available_steps(actor=self.request.user, transfer=self.object)
+
+    def step_forms(self, *, act_form=None, act_step=None) -> list:
+        forms = []
+        for step in self.available_steps():
+            if act_form is not None and step == act_step:
+                form = act_form
+            else:
+                form = TransferActForm(initial={"step": step, "version": self.object.version})
+            if not (step == "approve" and self.object.kind != TransferKind.IN):
+                del form.fields["letter_number"]
+            if step == "return":
+                form.fields["reason"].required = True
+                form.fields["reason"].label = _("退回原因")
+            forms.append((step, actions.STEP_LABELS[step], form))
+        return forms
+
+    def detail_context(self, **step_kwargs) -> dict[str, Any]:
+        transfer = self.object
+        transfer.age_days = selectors.annotate_age([transfer])[0].age_days
+        return {"transfer": transfer, "timeline": transfer.timeline, "step_forms": self.step_forms(**step_kwargs)}
 
 
-def _detail_context(request, transfer, *, act_form=None, act_step=None) -> dict:
-    transfer.age_days = selectors.annotate_age([transfer])[0].age_days
-    steps = actions.transfer_available_steps(actor=request.user, transfer=transfer)
-    forms = []
-    for step in steps:
-        if act_form is not None and step == act_step:
-            form = act_form
-        else:
-            form = TransferActForm(initial={"step": step, "version": transfer.version})
-        if not (step == "approve" and transfer.kind != TransferKind.IN):
-            del form.fields["letter_number"]
-        if step == "return":
-            form.fields["reason"].required = True
-            form.fields["reason"].label = _("退回原因")
-        forms.append((step, actions.STEP_LABELS[step], form))
-    return {"nav_section": NAV, "transfer": transfer, "timeline": transfer.timeline, "step_forms": forms}
+class TransferDetailView(TransferPageMixin, ScopedDetailView):
+    context_object_name = "transfer"
 
+    def get_title(self) -> str:
+        return self.object.member.name
 
-@login_required
-def transfer_detail(request, pk: int):
-    transfer = selectors.transfer_detail(user=request.user, pk=pk)
-    return render(request, "members/transfers/detail.html", _detail_context(request, transfer))
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), **self.detail_context()}
 
 
 STEP_ACTIONS = {
@@ -92,56 +132,109 @@ STEP_DONE = {
 }
 
 
-@login_required
-@require_POST
-def transfer_act(request, pk: int):
-    transfer = selectors.transfer_detail(user=request.user, pk=pk)
-    form = TransferActForm(request.POST)
-    step = request.POST.get("step")
-    if form.is_valid():
+class TransferActView(TransferPageMixin, ScopedFormView):
+    """One step (POST only). A refusal on a step the user may take is shown on its form on the detail page
+    (400); a conflict (someone else acted first) or a step that is not the user's is a message on the page."""
+
+    http_method_names = ["post"]
+    form_class = TransferActForm
+    form_takes_user = False
+
+    def check_permission(self) -> None:
+        super().check_permission()
+        self.object = self.get_object()
+
+    def perform(self, form):
         data = form.cleaned_data
         step = data["step"]
-        kwargs = {"actor": request.user, "transfer": transfer, "reason": data["reason"], "expected_version": data["version"]}
+        kwargs = {"actor": self.request.user, "transfer": self.object, "reason": data["reason"],
+                  "expected_version": data["version"]}
         if step == "approve":
             kwargs["letter_number"] = data["letter_number"]
         try:
             STEP_ACTIONS[step](**kwargs)
-        except ConflictError as exc:
-            messages.error(request, str(exc.message))
-            return redirect("members:transfer_detail", pk=transfer.pk)
         except DomainError as exc:
-            if step not in actions.transfer_available_steps(actor=request.user, transfer=transfer):
-                messages.error(request, str(exc.message))  # not this user's step: no form to show it on
-                return redirect("members:transfer_detail", pk=transfer.pk)
-            apply_to_form(form, exc)
-        else:
-            messages.success(request, str(STEP_DONE[step]))
-            return redirect("members:transfer_detail", pk=transfer.pk)
-    if step not in actions.transfer_available_steps(actor=request.user, transfer=transfer):
-        messages.error(request, _("该步骤当前不可办理，请刷新后查看。"))
-        return redirect("members:transfer_detail", pk=transfer.pk)
-    context = _detail_context(request, transfer, act_form=form, act_step=step)
-    return render(request, "members/transfers/detail.html", context, status=400)
+            if isinstance(exc, ConflictError) or step not in self.available_steps():
+                return self.back_with_error(str(exc.message))  # no form of this user's to show it on
+            raise
+        return step
+
+    def back_with_error(self, message: str):
+        messages.error(self.request, message)
+        return redirect("members:transfer_detail", pk=self.object.pk)
+
+    def get_success_url(self, result) -> str:
+        return reverse("members:transfer_detail", args=[self.object.pk])
+
+    def get_success_message(self, result) -> str:
+        return str(STEP_DONE[result])
+
+    def render_to_response(self, context, **response_kwargs):
+        """Only a refused step gets here: its form again on the detail page, or a message when the step is not
+        (or no longer) the user's."""
+        step = context["form"].data.get("step")
+        if step not in self.available_steps():
+            return self.back_with_error(_("该步骤当前不可办理，请刷新后查看。"))
+        return super().render_to_response(context, status=400, **response_kwargs)
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        form = context["form"]
+        return {**context, **self.detail_context(act_form=form, act_step=form.data.get("step"))}
+
+    def get_title(self) -> str:
+        return self.object.member.name
 
 
-@login_required
-def transfer_request(request, member_pk: int):
-    member = get_scoped_or_404(Member.objects.select_related("org"), request.user, "view", pk=member_pk)
-    if not has_perm(request.user, "transfer.add"):
-        raise Http404
-    form = TransferRequestForm(request.POST or None, initial={"kind": TransferKind.INTERNAL})
-    if request.method == "POST" and form.is_valid():
+# ---------------------------------------------------------------- request
+class TransferRequestView(ScopedFormView):
+    perm = "transfer.add"
+    nav_section = NAV
+    title = gettext_lazy("申请组织关系转接")
+    template_name = "members/transfers/form.html"
+    form_class = TransferRequestForm
+    form_takes_user = False
+    queryset = Member.objects.select_related("org")
+    object_action = "view"
+    lookup_url_kwarg = "member_pk"
+    submit_label = gettext_lazy("提交申请")
+    success_message = gettext_lazy("已提交转接申请。")
+
+    def get_initial(self) -> dict:
+        return {"kind": TransferKind.INTERNAL}
+
+    def perform(self, form):
         data = form.cleaned_data
-        try:
-            transfer = actions.transfer_request(
-                actor=request.user, member=member, kind=data["kind"], reason=data["reason"],
-                dues_paid_until=data["dues_paid_until"], to_org=data["to_org"],
-                external_org_name=data["external_org_name"], cross_province=data["cross_province"],
-                letter_number=data["letter_number"],
-            )
-        except DomainError as exc:
-            apply_to_form(form, exc)
-        else:
-            messages.success(request, _("已提交转接申请。"))
-            return redirect("members:transfer_detail", pk=transfer.pk)
-    return render(request, "members/transfers/request_form.html", {"nav_section": NAV, "form": form, "member": member})
+        return actions.transfer_request(
+            actor=self.request.user, member=self.object, kind=data["kind"], reason=data["reason"],
+            dues_paid_until=data["dues_paid_until"], to_org=data["to_org"], external_org_name=data["external_org_name"],
+            cross_province=data["cross_province"], letter_number=data["letter_number"],
+        )
+
+    def get_success_url(self, result) -> str:
+        return reverse("members:transfer_detail", args=[result.pk])
+
+    def get_cancel_url(self) -> str:
+        return reverse("members:transfer_outbox")
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        return {**super().get_context_data(**kwargs), "member": self.object}
+
+
+class ReceivingOrgPickView(PortalView):
+    """The search of the request form's receiving-org picker (core.forms.SearchSelect): the options of the
+    receiving orgs matching a name, anywhere in the district (the form offers them all; this lists at most
+    LIMIT at a time)."""
+
+    perm = "transfer.add"
+    template_name = "core/widgets/_options.html"
+    LIMIT = 20
+
+    def get(self, request, *args, **kwargs):
+        name = request.GET.get("name", "to_org")
+        q = (request.GET.get(f"{name}__q") or request.GET.get("q") or "").strip()[:60]
+        qs = receiving_org_choices()
+        if q:
+            qs = qs.filter(name__icontains=q)
+        rows = list(qs.values_list("pk", "name")[: self.LIMIT + 1])
+        return self.render_to_response({"options": rows[: self.LIMIT], "more": len(rows) > self.LIMIT})

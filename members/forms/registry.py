@@ -1,4 +1,5 @@
-"""Member forms: collect and validate input; members.actions validate the rules and save."""
+"""Registry forms (create/edit, advance, extend probation, reveal, exact search): they collect and validate
+input; members.actions check the rules and save."""
 
 from django import forms
 from django.core.exceptions import ValidationError
@@ -8,6 +9,7 @@ from core.forms import BootstrapFormMixin
 from members.models import Education, Gender, MemberRole, Occupation, RelationKind, RevealField, Stage
 from members.validators import validate_id_number, validate_mobile
 from orgs.forms import DATE_WIDGET, OrgChoiceField
+from orgs.forms.pickers import use_org_picker, workplace_picker
 from orgs.models import Organization, Workplace
 
 
@@ -54,6 +56,10 @@ class MemberForm(BootstrapFormMixin, forms.Form):
 
         self.editing = editing
         self.fields["workplace"].queryset = Workplace.objects.restrict(user, "view").filter(is_active=True).order_by("name")
+        picker = workplace_picker()  # a city has tens of thousands: search, do not list them all
+        picker.attrs.update(self.fields["workplace"].widget.attrs)
+        picker.choices = self.fields["workplace"].choices
+        self.fields["workplace"].widget = picker
         self.fields["roles"].widget.attrs["class"] = ""  # checkboxes, not a select
         if editing:
             del self.fields["org"]
@@ -63,6 +69,7 @@ class MemberForm(BootstrapFormMixin, forms.Form):
                 self.fields[name].help_text = _("留空则不修改")
         else:
             self.fields["org"].queryset = orgs_where(user=user, perm="member.add").order_by("path")
+            use_org_picker(self.fields["org"], "member.add")  # a district has thousands of orgs: search them
 
     def clean_id_number(self):
         value = self.cleaned_data.get("id_number", "")

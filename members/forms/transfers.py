@@ -1,24 +1,25 @@
 """Forms for transfers (组织关系转接): they collect and validate input; members.actions.transfers writes."""
 
 from django import forms
+from django.urls import reverse_lazy
 from django.utils.translation import gettext_lazy as _
 
-from core.forms import BootstrapFormMixin
+from core.forms import BootstrapFormMixin, SearchSelect
 from members.actions.transfers import STEP_LABELS, STEPS
 from members.models import TransferKind
+from orgs.forms import DATE_WIDGET, OrgChoiceField
 from orgs.models import Organization, OrgKind
-
-DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
-
-
-class OrgChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return "　" * (obj.depth - 1) + obj.name
 
 
 def receiving_org_choices():
     """Any active org in the system may receive a member (the sending side picks it, wherever it sits)."""
     return Organization.objects.active().exclude(kind=OrgKind.PARTY_GROUP).order_by("path")
+
+
+def receiving_org_picker() -> SearchSelect:
+    """The receiving org lies anywhere in the district, outside the requester's scope too, so its search is
+    members:receiving_org_pick (every receiving org), not orgs:org_pick (the orgs in the user's scope)."""
+    return SearchSelect(search_url=reverse_lazy("members:receiving_org_pick"))
 
 
 class TransferRequestForm(BootstrapFormMixin, forms.Form):
@@ -37,7 +38,12 @@ class TransferRequestForm(BootstrapFormMixin, forms.Form):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["to_org"].queryset = receiving_org_choices()
+        field = self.fields["to_org"]
+        field.queryset = receiving_org_choices()
+        widget = receiving_org_picker()
+        widget.attrs.update(field.widget.attrs)
+        widget.choices = field.choices
+        field.widget = widget
 
     def clean(self):
         data = super().clean()

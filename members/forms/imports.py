@@ -6,11 +6,8 @@ from django.utils.translation import gettext_lazy as _
 from core.forms import BootstrapFormMixin
 from members.selectors.imports import import_target_orgs, roster_target_orgs
 from members.spreadsheets import MAX_UPLOAD_BYTES
-
-
-class _OrgChoiceField(forms.ModelChoiceField):
-    def label_from_instance(self, obj):
-        return "　" * (obj.depth - 1) + obj.name
+from orgs.forms import OrgChoiceField
+from orgs.forms.pickers import use_org_picker
 
 
 class _UploadForm(BootstrapFormMixin, forms.Form):
@@ -24,17 +21,18 @@ class _UploadForm(BootstrapFormMixin, forms.Form):
 
 
 class MemberImportForm(_UploadForm):
-    org = _OrgChoiceField(label=_("导入到党组织"), queryset=None)
+    org = OrgChoiceField(label=_("导入到党组织"), queryset=None)
     file = forms.FileField(label=_("党员信息表（.xlsx）"), help_text=_("请使用下载的模板填写；不超过 5 MB、20000 行。"),
                            widget=forms.ClearableFileInput(attrs={"accept": ".xlsx"}))
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["org"].queryset = import_target_orgs(user=user)
+        use_org_picker(self.fields["org"], "member_import.add")
 
 
 class RosterUploadForm(_UploadForm):
-    org = _OrgChoiceField(label=_("比对范围"), queryset=None, help_text=_("在该党组织管理范围内的覆盖单位中匹配站点名称。"))
+    org = OrgChoiceField(label=_("比对范围"), queryset=None, help_text=_("在该党组织管理范围内的覆盖单位中匹配站点名称。"))
     platform = forms.CharField(label=_("平台"), max_length=100, required=False)
     file = forms.FileField(label=_("从业人员名单（.xlsx 或 .csv）"),
                            help_text=_("列：姓名、身份证号、站点/单位；不超过 5 MB、20000 行。名单比对完成后即删除，不予保存。"),
@@ -43,3 +41,4 @@ class RosterUploadForm(_UploadForm):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["org"].queryset = roster_target_orgs(user=user)
+        use_org_picker(self.fields["org"], "roster.add")
