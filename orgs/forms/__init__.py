@@ -5,6 +5,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import BootstrapFormMixin
+from orgs.forms.pickers import use_org_picker
 from orgs.models import (
     ALLOWED_CHILD_KINDS,
     AssignmentRole,
@@ -120,6 +121,7 @@ class OrgMoveForm(BootstrapFormMixin, forms.Form):
         self.fields["new_parent"].queryset = (
             Organization.objects.restrict(user, "add").active().exclude(kind=OrgKind.PARTY_GROUP).order_by("path")
         )
+        use_org_picker(self.fields["new_parent"], "org.add")  # searches; never lists every org
 
 
 class OrgDissolveForm(BootstrapFormMixin, forms.Form):
@@ -149,6 +151,7 @@ class WorkplaceForm(BootstrapFormMixin, forms.Form):
         self.fields["responsible_org"].queryset = (
             orgs_where(user=user, perm=perm).exclude(kind=OrgKind.PARTY_GROUP).order_by("path")
         )
+        use_org_picker(self.fields["responsible_org"], perm)
 
     def clean(self):
         data = super().clean()

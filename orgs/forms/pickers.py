@@ -19,3 +19,8 @@ def use_org_picker(field, perm: str, *, limit: int = 20) -> None:
     widget.attrs.update(getattr(field.widget, "attrs", {}))
     widget.choices = getattr(field, "choices", ())
     field.widget = widget
+
+
+def workplace_picker(*, limit: int = 20) -> SearchSelect:
+    """A widget for a workplace field over the user's visible workplaces (search: orgs:workplace_pick)."""
+    return SearchSelect(search_url=reverse_lazy("orgs:workplace_pick"), limit=limit)

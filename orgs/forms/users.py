@@ -6,6 +6,7 @@ from django.contrib.auth.forms import SetPasswordForm
 from django.utils.translation import gettext_lazy as _
 
 from core.forms import BootstrapFormMixin
+from orgs.forms.pickers import use_org_picker
 from orgs.models import Role
 from orgs.selectors.users import grant_orgs_for
 
@@ -23,6 +24,7 @@ class _GrantFields(BootstrapFormMixin, forms.Form):
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["org"].queryset = grant_orgs_for(actor=user, perm=self.perm)
+        use_org_picker(self.fields["org"], self.perm)  # searches; never lists every org
 
 
 class UserCreateForm(_GrantFields):

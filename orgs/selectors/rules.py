@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db.models import F, Window
+from django.db.models import F, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.http import Http404
 
@@ -90,10 +90,14 @@ def _row(rule: Rule, history: dict[str, list]) -> RuleRow:
     return RuleRow(rule=rule, integer=is_integer_rule(rule), value=plain_value(rule.value), history=history.get(str(rule.pk), []))
 
 
-def rule_rows(*, user) -> list[RuleRow]:
-    """All rules (404 without rule.view) with their history: two queries."""
+def rules_for(*, user) -> QuerySet[Rule]:
+    """Every rule (404 without rule.view): the list page's rows, before `rule_rows_of` adds their history."""
     require_rule_view(user)
-    rules = list(Rule.objects.order_by("key"))
+    return Rule.objects.all()
+
+
+def rule_rows_of(rules: list[Rule]) -> list[RuleRow]:
+    """`rules` with their effective values and history: one query for any number of rules."""
     history = _history([r.pk for r in rules])
     return [_row(rule, history) for rule in rules]
 

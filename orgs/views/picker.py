@@ -29,3 +29,21 @@ class OrgPickView(PortalView):
             options, more = rows[:LIMIT], len(rows) > LIMIT
         return self.render_to_response({"options": options, "more": more})
 
+
+
+class WorkplacePickView(PortalView):
+    """The same for workplaces: matches by name among the workplaces the user may see (their subtree's)."""
+
+    template_name = "core/widgets/_options.html"
+    perm = "workplace.view"
+
+    def get(self, request, *args, **kwargs):
+        from orgs.models import Workplace
+
+        name = request.GET.get("name", "workplace")
+        q = (request.GET.get(f"{name}__q") or request.GET.get("q") or "").strip()[:60]
+        qs = Workplace.objects.restrict(request.user, "view")
+        if q:
+            qs = qs.filter(name__icontains=q)
+        rows = list(qs.order_by("name", "pk").values_list("pk", "name")[: LIMIT + 1])
+        return self.render_to_response({"options": rows[:LIMIT], "more": len(rows) > LIMIT})
