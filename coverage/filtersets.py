@@ -33,8 +33,11 @@ class WorkplaceFilterSet(django_filters.FilterSet):
         model = Workplace
         fields = ["q", "region", "industry", "kind", "coverage", "org", "has_trade_union", "status"]
 
-    def __init__(self, data=None, queryset=None, *, request_user=None, **kwargs):
-        super().__init__(data, queryset, **kwargs)
+    def __init__(self, data=None, queryset=None, *, request_user=None, request=None, **kwargs):
+        # the generic list views pass the request, the API and the selectors the user
+        if request_user is None and request is not None:
+            request_user = getattr(request, "user", None)
+        super().__init__(data, queryset, request=request, **kwargs)
         self.filters["region"].queryset = Region.objects.order_by("path")
         if request_user is not None:
             self.filters["org"].queryset = Organization.objects.restrict(request_user, "view").active().order_by("path")
@@ -42,6 +45,8 @@ class WorkplaceFilterSet(django_filters.FilterSet):
 
     @property
     def qs(self):
+        if self.is_bound and not self.is_valid():
+            return self.queryset.none()  # an invalid value lists nothing, never everything
         qs = super().qs
         # Closed workplaces are out of the figures; the list hides them unless asked.
         if not (self.form.cleaned_data.get("status") if hasattr(self.form, "cleaned_data") else None):

@@ -9,11 +9,11 @@ from coverage.views import orgs, snapshots
 app_name = "coverage"
 
 urlpatterns = [
-    path("orgs/<int:pk>/", orgs.org_detail, name="org_detail"),
-    path("orgs/workplaces/", orgs.workplace_list, name="workplace_list"),
-    path("orgs/workplaces/<int:pk>/", orgs.workplace_detail, name="workplace_detail"),
-    path("orgs/gaps/", orgs.gaps, name="gaps"),
-    path("reports/", snapshots.snapshot_list, name="snapshot_list"),
-    path("reports/<int:pk>/", snapshots.snapshot_detail, name="snapshot_detail"),
-    path("reports/<int:pk>/download/", snapshots.snapshot_download, name="snapshot_download"),
+    path("orgs/<int:pk>/", orgs.OrgDetailView.as_view(), name="org_detail"),
+    path("orgs/workplaces/", orgs.WorkplaceListView.as_view(), name="workplace_list"),
+    path("orgs/workplaces/<int:pk>/", orgs.WorkplaceDetailView.as_view(), name="workplace_detail"),
+    path("orgs/gaps/", orgs.GapsView.as_view(), name="gaps"),
+    path("reports/", snapshots.SnapshotListView.as_view(), name="snapshot_list"),
+    path("reports/<int:pk>/", snapshots.SnapshotDetailView.as_view(), name="snapshot_detail"),
+    path("reports/<int:pk>/download/", snapshots.SnapshotDownloadView.as_view(), name="snapshot_download"),
 ]

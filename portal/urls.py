@@ -6,12 +6,12 @@ and the foundation's "login", "logout", "healthz" (core/urls.py)."""
 from django.contrib import admin
 from django.urls import include, path
 
-from coverage.views.home import home
+from coverage.views.home import HomeView
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("", home, name="home"),
+    path("", HomeView.as_view(), name="home"),
     path("", include("core.urls")),
     path("", include("coverage.urls")),
     path("", include("orgs.urls")),

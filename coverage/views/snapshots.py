@@ -3,25 +3,24 @@ rows, and the .xlsx download. Thin: selectors read (scoped), coverage.actions.sn
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import quote
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect, render
+from django.shortcuts import redirect
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from core.exceptions import DomainError, apply_to_form
+from core.views.generic import PortalView, ScopedDetailView, ScopedListView, ScopedObjectMixin
 from coverage.actions.snapshots import snapshot_request
 from coverage.forms.snapshots import SnapshotRequestForm
 from coverage.models import CoverageSnapshot, SnapshotStatus
 from coverage.selectors import snapshots as selectors
-from orgs.scoping import get_scoped_or_404, has_perm
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-PAGE_SIZE = 20
+NAV = "snapshots"
 
 # (label, row property, colour, dash pattern): the dash tells the lines apart without colour too.
 TREND_SERIES = [
@@ -79,65 +78,96 @@ def _trend_org(request):
     return org
 
 
-@login_required
-def snapshot_list(request):
-    user = request.user
-    if not has_perm(user, "snapshot.view"):
-        raise Http404
-    can_add = has_perm(user, "snapshot.add")
-    form = None
-    if can_add:
-        form = SnapshotRequestForm(request.POST or None, user=user)
-        if request.method == "POST" and form.is_valid():
+class SnapshotListView(ScopedListView):
+    """The snapshots in scope (keyset pages, newest period first), the trend lines of one org (?org=, 404
+    outside scope) and, for snapshot.add, the "生成快照" form, which posts here (404 without snapshot.add)."""
+
+    perm = "snapshot.view"
+    nav_section = NAV
+    title = gettext_lazy("覆盖情况报表")
+    template_name = "coverage/snapshots/list.html"
+    table_template_name = "coverage/snapshots/_table.html"
+    ordering = ("-period_start", "-requested_at", "-pk")
+    page_size = 20
+    request_form = None
+
+    def get_queryset(self):
+        return selectors.snapshot_list(user=self.request.user)
+
+    def post(self, request, *args, **kwargs):
+        if not self.may("snapshot.add"):
+            raise Http404
+        form = SnapshotRequestForm(request.POST, user=request.user)
+        if form.is_valid():
             try:
-                snapshot_request(actor=user, org=form.cleaned_data["org"])
+                snapshot_request(actor=request.user, org=form.cleaned_data["org"])
             except DomainError as exc:
                 apply_to_form(form, exc)
             else:
                 messages.success(request, _("快照已开始生成，完成后将在站内通知中提醒您"))
                 return redirect("coverage:snapshot_list")
-    elif request.method == "POST":
-        raise Http404
-    page = Paginator(selectors.snapshot_list(user=user), PAGE_SIZE).get_page(request.GET.get("page"))
-    trend_org = _trend_org(request)
-    trend_rows = selectors.snapshot_trend(user=user, org=trend_org) if trend_org is not None else []
-    trend_orgs = list(selectors.snapshot_trend_orgs(user=user))
-    if trend_org is not None and trend_org not in trend_orgs:
-        trend_orgs.insert(0, trend_org)
-    query = f"org={trend_org.pk}" if request.GET.get("org") and trend_org is not None else ""
-    return render(request, "coverage/snapshots/snapshot_list.html", {
-        "nav_section": "snapshots", "page": page, "query": query, "form": form, "can_add": can_add,
-        "trend_org": trend_org, "trend_orgs": trend_orgs, "chart": trend_chart(trend_rows) if trend_rows else None,
-        "series": TREND_SERIES,
-    })
+        self.request_form = form  # the list again, with the form's errors
+        return self.get(request, *args, **kwargs)
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        user = self.request.user
+        can_add = self.may("snapshot.add")
+        form = self.request_form or (SnapshotRequestForm(user=user) if can_add else None)
+        trend_org = _trend_org(self.request)
+        trend_rows = selectors.snapshot_trend(user=user, org=trend_org) if trend_org is not None else []
+        trend_orgs = list(selectors.snapshot_trend_orgs(user=user))
+        if trend_org is not None and trend_org not in trend_orgs:
+            trend_orgs.insert(0, trend_org)
+        context.update({
+            "form": form, "can_add": can_add, "trend_org": trend_org, "trend_orgs": trend_orgs,
+            "chart": trend_chart(trend_rows) if trend_rows else None, "series": TREND_SERIES,
+        })
+        return context
 
 
-@login_required
-def snapshot_detail(request, pk: int):
-    snapshot = get_scoped_or_404(CoverageSnapshot.objects.defer("report").select_related("org", "requested_by"), request.user, "view", pk=pk)
-    grouped = selectors.snapshot_rows(snapshot) if snapshot.status == SnapshotStatus.READY else {}
-    return render(request, "coverage/snapshots/snapshot_detail.html", {
-        "nav_section": "snapshots", "snapshot": snapshot, "period_label": selectors.snapshot_period_label(snapshot),
-        "sections": [
-            (_("合计"), grouped.get("total", [])),
-            (_("按党组织"), grouped.get("org", [])),
-            (_("按街道"), grouped.get("region", [])),
-            (_("按行业"), grouped.get("industry", [])),
-        ] if grouped else [],
-    })
+class SnapshotDetailView(ScopedDetailView):
+    """One snapshot's rows by dimension (once ready); 404 outside scope."""
+
+    perm = "snapshot.view"
+    nav_section = NAV
+    template_name = "coverage/snapshots/detail.html"
+    queryset = CoverageSnapshot.objects.defer("report").select_related("org", "requested_by")
+    context_object_name = "snapshot"
+
+    def get_context_data(self, **kwargs) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        snapshot = self.object
+        grouped = selectors.snapshot_rows(snapshot) if snapshot.status == SnapshotStatus.READY else {}
+        context.update({
+            "period_label": selectors.snapshot_period_label(snapshot),
+            "sections": [
+                (_("合计"), grouped.get("total", [])),
+                (_("按党组织"), grouped.get("org", [])),
+                (_("按街道"), grouped.get("region", [])),
+                (_("按行业"), grouped.get("industry", [])),
+            ] if grouped else [],
+        })
+        return context
 
 
-@login_required
-def snapshot_download(request, pk: int):
-    snapshot = get_scoped_or_404(CoverageSnapshot.objects.select_related("org"), request.user, "view", pk=pk)
-    if snapshot.status != SnapshotStatus.READY or not snapshot.report:
-        messages.warning(request, _("该快照的报表尚未生成完成，请稍后再下载。"))
-        return redirect("coverage:snapshot_detail", pk=snapshot.pk)
-    name = f"{_('覆盖情况报表')}-{snapshot.org.name}-{snapshot.period_start:%Y%m}"
-    if snapshot.kind != "monthly":
-        name += f"-{snapshot.period_end:%Y%m%d}"
-    response = HttpResponse(bytes(snapshot.report), content_type=XLSX)
-    response["Content-Disposition"] = (
-        f"attachment; filename=\"snapshot-{snapshot.pk}.xlsx\"; filename*=UTF-8''{quote(name)}.xlsx"
-    )
-    return response
+class SnapshotDownloadView(ScopedObjectMixin, PortalView):
+    """The stored .xlsx report of a ready snapshot (404 outside scope; before it is ready: back to the
+    snapshot with a message)."""
+
+    perm = "snapshot.view"
+    queryset = CoverageSnapshot.objects.select_related("org")
+
+    def get(self, request, *args, **kwargs):
+        snapshot = self.get_object()
+        if snapshot.status != SnapshotStatus.READY or not snapshot.report:
+            messages.warning(request, _("该快照的报表尚未生成完成，请稍后再下载。"))
+            return redirect("coverage:snapshot_detail", pk=snapshot.pk)
+        name = f"{_('覆盖情况报表')}-{snapshot.org.name}-{snapshot.period_start:%Y%m}"
+        if snapshot.kind != "monthly":
+            name += f"-{snapshot.period_end:%Y%m%d}"
+        response = HttpResponse(bytes(snapshot.report), content_type=XLSX)
+        response["Content-Disposition"] = (
+            f"attachment; filename=\"snapshot-{snapshot.pk}.xlsx\"; filename*=UTF-8''{quote(name)}.xlsx"
+        )
+        return response
