@@ -53,9 +53,9 @@ class SearchSelect(forms.Select):
             return super().optgroups(name, value, attrs)
         field = iterator.field
         chosen = [v for v in value if v not in ("", None)]
-        try:
+        try:  # a hand-edited value (not a number, or past the column's range) picks nothing; the field refuses it
             picked = list(queryset.filter(pk__in=chosen)) if chosen else []
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, OverflowError):
             picked = []
         rest = list(queryset.exclude(pk__in=[o.pk for o in picked])[: self.limit])
         choices = [("", field.empty_label)] if field.empty_label is not None else []

@@ -8,6 +8,8 @@ its fields must be non-null (NULL compares as unknown, which would skip rows).
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from dataclasses import dataclass, field
 
 from django.core import signing
@@ -18,7 +20,23 @@ _SALT = "core.pagination.keyset"
 
 
 class _Encoder(DjangoJSONEncoder):
-    pass
+    """Exact values: DjangoJSONEncoder rounds times to the millisecond, and a rounded cursor would skip or repeat
+    the rows that share that millisecond."""
+
+    def default(self, o):
+        if isinstance(o, (dt.datetime, dt.time)):
+            return o.isoformat()
+        return super().default(o)
+
+
+class _Serializer:
+    """signing.dumps takes a serializer class (not a JSON encoder): JSON through `_Encoder`."""
+
+    def dumps(self, obj) -> bytes:
+        return json.dumps(obj, separators=(",", ":"), cls=_Encoder).encode("latin-1")
+
+    def loads(self, data: bytes):
+        return json.loads(data.decode("latin-1"))
 
 
 @dataclass
@@ -60,13 +78,14 @@ def _field(model, path: str):
     parts = path.split("__")
     for part in parts[:-1]:
         model = model._meta.get_field(part).related_model
-    f = model._meta.get_field(parts[-1])
+    # "pk" is an alias, not a field name (get_field refuses it): orderings end with it
+    f = model._meta.pk if parts[-1] == "pk" else model._meta.get_field(parts[-1])
     return f.target_field if f.is_relation else f
 
 
 def encode_cursor(obj, ordering: tuple[str, ...]) -> str:
     values = [_value(obj, path) for path, _desc in _split(ordering)]
-    return signing.dumps(values, salt=_SALT, cls=_Encoder, compress=True)
+    return signing.dumps(values, salt=_SALT, serializer=_Serializer, compress=True)
 
 
 def decode_cursor(value: str, model, ordering: tuple[str, ...]) -> list | None:
@@ -74,7 +93,7 @@ def decode_cursor(value: str, model, ordering: tuple[str, ...]) -> list | None:
     if not value or len(value) > 500:
         return None
     try:
-        raw = signing.loads(value, salt=_SALT)
+        raw = signing.loads(value, salt=_SALT, serializer=_Serializer)
     except signing.BadSignature:
         return None
     keys = _split(ordering)

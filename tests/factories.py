@@ -220,3 +220,137 @@ class MemberFactory(DjangoModelFactory):
     lost_contact_since = factory.LazyAttribute(
         lambda m: timezone.localdate() - dt.timedelta(days=200) if m.relation_kind == RelationKind.LOST_CONTACT else None
     )
+
+
+# ---------------------------------------------------------------- more flat models (the per-view matrix builds
+# one object of every model a page looks up, in or out of the user's subtree: tests/view_cases.py)
+class ActivityFactory(DjangoModelFactory):
+    class Meta:
+        model = "activities.Activity"
+
+    kind = "general_meeting"
+    org = factory.LazyFunction(default_root)
+    starts_at = factory.Sequence(lambda n: timezone.now().replace(microsecond=0) - dt.timedelta(days=3, minutes=n))
+    topic = factory.Sequence(lambda n: f"议题{n}")
+    created_by = factory.SubFactory(UserFactory)
+
+
+class ActivityFileFactory(DjangoModelFactory):
+    """Writes a real file under MEDIA_ROOT (point it at tmp_path in the test)."""
+
+    class Meta:
+        model = "activities.ActivityFile"
+
+    activity = factory.SubFactory(ActivityFactory)
+    file = factory.django.FileField(filename="minutes.txt", data=b"minutes")
+    original_name = "minutes.txt"
+    content_type = "text/plain"
+    size = 7
+    uploaded_by = factory.SubFactory(UserFactory)
+
+
+class ExemptionFactory(DjangoModelFactory):
+    class Meta:
+        model = "activities.Exemption"
+
+    org = factory.LazyFunction(default_root)
+    starts_on = factory.LazyFunction(lambda: timezone.localdate() - dt.timedelta(days=10))
+    ends_on = factory.LazyFunction(lambda: timezone.localdate() + dt.timedelta(days=10))
+    reason = "测试豁免"
+    approved_by = factory.SubFactory(UserFactory)
+
+
+class TransferFactory(DjangoModelFactory):
+    """An internal transfer of a member from its org to `to_org` (requested; no events)."""
+
+    class Meta:
+        model = "members.Transfer"
+
+    member = factory.SubFactory(MemberFactory)
+    kind = "internal"
+    from_org = factory.LazyAttribute(lambda t: t.member.org)
+    to_org = factory.LazyAttribute(lambda t: t.member.org)
+    reason = "工作调动"
+    requested_by = factory.SubFactory(UserFactory)
+
+
+class RevealLogFactory(DjangoModelFactory):
+    class Meta:
+        model = "members.RevealLog"
+
+    actor = factory.SubFactory(UserFactory)
+    member = factory.SubFactory(MemberFactory)
+    field = "phone"
+    reason = "联系核实"
+
+
+class MemberImportFactory(DjangoModelFactory):
+    class Meta:
+        model = "members.MemberImport"
+
+    org = factory.LazyFunction(default_root)
+    uploaded_by = factory.SubFactory(UserFactory)
+    filename = factory.Sequence(lambda n: f"导入{n}.xlsx")
+
+
+class RosterComparisonFactory(DjangoModelFactory):
+    class Meta:
+        model = "members.RosterComparison"
+
+    org = factory.LazyFunction(default_root)
+    uploaded_by = factory.SubFactory(UserFactory)
+    filename = factory.Sequence(lambda n: f"名单{n}.xlsx")
+    status = "done"
+
+
+class CoverageSnapshotFactory(DjangoModelFactory):
+    class Meta:
+        model = "coverage.CoverageSnapshot"
+
+    org = factory.LazyFunction(default_root)
+    kind = "on_demand"
+    period_start = factory.LazyFunction(lambda: timezone.localdate().replace(day=1))
+    period_end = factory.LazyFunction(timezone.localdate)
+    requested_by = None
+
+
+class ServiceCategoryFactory(DjangoModelFactory):
+    class Meta:
+        model = "services.ServiceCategory"
+
+    code = factory.Sequence(lambda n: f"test-category-{n}")
+    name = factory.Sequence(lambda n: f"测试类别{n}")
+    guidance = "请说明情况"
+    sla_hours = 48
+
+
+class ReplyTemplateFactory(DjangoModelFactory):
+    class Meta:
+        model = "services.ReplyTemplate"
+
+    category = factory.SubFactory(ServiceCategoryFactory)
+    title = factory.Sequence(lambda n: f"回复模板{n}")
+    body = "您好，{code} 已办结。"
+
+
+class ReminderRuleFactory(DjangoModelFactory):
+    class Meta:
+        model = "notifications.ReminderRule"
+
+    name = factory.Sequence(lambda n: f"提醒规则{n}")
+    kind = "probation_ending"
+    offset = 30
+    recipients = factory.LazyFunction(lambda: ["secretary"])
+    channels = factory.LazyFunction(lambda: ["inbox"])
+    subject_template = "提醒"
+    body_template = "请及时办理。"
+    effective_from = factory.LazyFunction(timezone.localdate)
+
+
+class NotificationFactory(DjangoModelFactory):
+    class Meta:
+        model = "notifications.Notification"
+
+    user = factory.SubFactory(UserFactory)
+    title = factory.Sequence(lambda n: f"通知{n}")
+    url = "/"

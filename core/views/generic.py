@@ -211,6 +211,7 @@ class ScopedListView(PortalView):
         total = qs.count() if self.show_total else None
         context = self.get_context_data(page=page, rows=page.object_list, total=total)
         if is_htmx(request) and request.headers.get("HX-Target") == "list-body":
+            context["htmx_partial"] = True
             return self.response_class(request=request, template=[self.table_template_name], context=context,
                                        using=self.template_engine)
         return self.render_to_response(context)
@@ -220,14 +221,26 @@ class ScopedListView(PortalView):
         query = self.query_string()
         context.update({
             "filter": getattr(self, "filterset", None), "query": query, "table_template": self.table_template_name,
-            "columns": self.columns, "detail_url_name": self.detail_url_name,
+            "columns": [(label, _Column(column)) for label, column in self.columns],
+            "detail_url_name": self.detail_url_name,
             "export_query": f"{query}&format=xlsx" if query else "format=xlsx",
             "exportable": self.exportable,
         })
         return context
 
 
+class _Column:
+    """A column handed to a template: the engine must not call a callable column without its row."""
+
+    do_not_call_in_templates = True
+
+    def __init__(self, column):
+        self.column = column
+
+
 def _cell(obj, column):
+    if isinstance(column, _Column):
+        column = column.column
     if callable(column):
         return column(obj)
     value = obj
