@@ -11,28 +11,23 @@ Nothing here touches the database; callers turn `DomainError` into a message.
 
 from __future__ import annotations
 
-import contextlib
 import csv
 import io
-import zipfile
 from collections.abc import Iterator, Sequence
 
 from django.utils.translation import gettext as _
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 
 from core.exceptions import DomainError
 from core.spreadsheets import (  # the upload limits and checks shared with the portal's other uploads
-    MAX_UNCOMPRESSED_BYTES,
     MAX_UPLOAD_BYTES,
-    MAX_ZIP_MEMBERS,
     Sheet,
-    has_xml_declaration,
     header_label,
     is_blank_row,
-    unreadable_error,
 )
+from core.spreadsheets import read_xlsx as core_read_xlsx
 from core.xlsx import safe_cell
 
 MAX_ROWS = 20_000
@@ -58,76 +53,14 @@ def check_upload(*, filename: str, size: int, allowed: Sequence[str]) -> str:
     return ext
 
 
-def check_xlsx_archive(data: bytes) -> None:
-    """An .xlsx is a zip: refuse non-zips and zip bombs by the declared uncompressed size of the members."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            infos = archive.infolist()
-    except (zipfile.BadZipFile, ValueError, OSError) as exc:
-        raise DomainError(_("文件不是有效的 .xlsx 工作簿，请用 Excel 或 WPS 另存为 .xlsx 后重新上传。"), field="file") from exc
-    if len(infos) > MAX_ZIP_MEMBERS or sum(info.file_size for info in infos) > MAX_UNCOMPRESSED_BYTES:
-        raise DomainError(
-            _("文件解压后过大（超过 %(mb)d MB），已拒绝。") % {"mb": MAX_UNCOMPRESSED_BYTES // (1024 * 1024)}, field="file"
-        )
-    if not any(info.filename == "[Content_Types].xml" for info in infos):
-        raise DomainError(_("文件不是有效的 .xlsx 工作簿，请用 Excel 或 WPS 另存为 .xlsx 后重新上传。"), field="file")
-    check_xml_declarations(data)
-
-
-def check_xml_declarations(data: bytes) -> None:
-    """Refuse a workbook whose XML parts declare a DTD or entities (Excel and WPS never write them)."""
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            for info in archive.infolist():
-                if info.is_dir():
-                    continue
-                with archive.open(info) as stream:
-                    if has_xml_declaration(stream):
-                        raise DomainError(
-                            _("工作簿中含有不允许的 XML 声明（DTD/实体），已拒绝。请用 Excel 或 WPS 重新另存为 .xlsx 后上传。"),
-                            field="file",
-                        )
-    except DomainError:
-        raise
-    except Exception as exc:  # a broken member (bad CRC, truncated deflate stream, encrypted entry, ...)
-        raise unreadable_error() from exc
-
-
 def _too_many_rows() -> DomainError:
     return DomainError(_("数据行数超过上限 %(n)d 行，请拆分后分批上传。") % {"n": MAX_ROWS}, field="file")
 
 
 def read_xlsx(data: bytes) -> Sheet:
-    """The first worksheet: row 1 holds the headers; blank rows are skipped."""
-    check_xlsx_archive(data)
-    try:
-        wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds on malformed files
-        raise unreadable_error() from exc
-    try:
-        # read_only parses the sheet XML lazily: errors in it surface while iterating, so they are
-        # caught here too (ParseError, KeyError for a missing part, BadZipFile, zlib.error, ValueError...).
-        if not wb.worksheets:
-            raise DomainError(_("工作簿中没有工作表。"), field="file")
-        ws = wb.worksheets[0]
-        iterator = ws.iter_rows(values_only=True)
-        first = next(iterator, None)
-        headers = [header_label(v) for v in (first or ())]
-        rows: list[tuple[int, list]] = []
-        for number, values in enumerate(iterator, start=2):
-            if is_blank_row(values):
-                continue
-            if len(rows) >= MAX_ROWS:
-                raise _too_many_rows()
-            rows.append((number, list(values)))
-    except DomainError:
-        raise
-    except Exception as exc:  # untrusted input: any parse failure is the file's fault, not a 500
-        raise unreadable_error() from exc
-    finally:
-        with contextlib.suppress(Exception):
-            wb.close()
-    return Sheet(headers=headers, rows=rows)
+    """The first worksheet (row 1 holds the headers; blank rows are skipped), after the shared upload checks
+    (zip bomb, macros, DTD/entities): core.spreadsheets.read_xlsx with the members' row limit."""
+    return core_read_xlsx(data, max_rows=MAX_ROWS)
 
 
 def _decode(data: bytes) -> str:

@@ -140,7 +140,9 @@ def test_declarations_are_refused_before_openpyxl_opens_the_file(monkeypatch):
     def must_not_open(*args, **kwargs):
         raise AssertionError("openpyxl must not parse a workbook with a DTD")
 
-    monkeypatch.setattr(spreadsheets, "load_workbook", must_not_open)
+    import core.spreadsheets  # members' uploads are read by the shared reader since step 7
+
+    monkeypatch.setattr(core.spreadsheets, "load_workbook", must_not_open)
     data = rewrite(workbook(["姓名"], [["某人"]]), billion_laughs)
     with pytest.raises(DomainError, match="DTD/实体"):
         spreadsheets.read_xlsx(data)
@@ -152,7 +154,7 @@ def test_a_declaration_split_across_scan_chunks_is_found(monkeypatch):
     monkeypatch.setattr(core.spreadsheets, "SCAN_CHUNK", 7)
     data = rewrite(workbook(["姓名"], [["某人"]]), external_entity)
     with pytest.raises(DomainError, match="DTD/实体"):
-        spreadsheets.check_xml_declarations(data)
+        core.spreadsheets.check_xlsx_archive(data)
 
 
 def test_an_ordinary_workbook_still_reads():

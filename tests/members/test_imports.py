@@ -176,17 +176,19 @@ def test_not_a_workbook_is_refused(client, world):
 
 
 def test_zip_bomb_is_refused_before_openpyxl_opens_it(client, world, monkeypatch):
+    import core.spreadsheets  # members' uploads are read by the shared reader since step 7
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("[Content_Types].xml", "<Types/>")
-        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (spreadsheets.MAX_UNCOMPRESSED_BYTES + 1))
+        archive.writestr("xl/worksheets/sheet1.xml", b"\0" * (core.spreadsheets.MAX_UNCOMPRESSED_BYTES + 1))
     bomb = buffer.getvalue()
     assert len(bomb) < spreadsheets.MAX_UPLOAD_BYTES  # small on disk, huge unpacked
 
     def must_not_open(*args, **kwargs):
         raise AssertionError("openpyxl must not open a zip bomb")
 
-    monkeypatch.setattr(spreadsheets, "load_workbook", must_not_open)
+    monkeypatch.setattr(core.spreadsheets, "load_workbook", must_not_open)
     client.force_login(world.secretary)
     response = upload(client, world.jb, bomb)
     assert "解压后过大" in response.content.decode()
