@@ -24,3 +24,4 @@ class CoreConfig(AppConfig):
         # whitenoise warns at start-up when STATIC_ROOT is missing (before the first collectstatic)
         Path(settings.STATIC_ROOT).mkdir(parents=True, exist_ok=True)
         ensure_filesystem_broker_dirs()
+        import core.api.schema  # noqa: F401 - registers the token scheme with drf-spectacular

@@ -3,6 +3,8 @@ context it reads the address from.
 
 `AuditContextMiddleware` puts the request's client address (core.http.client_address, the trusted-proxy
 rule) in a context variable for the length of the request; background work has none (address "").
+A request authenticated with an API token (core.api.auth) also binds the token's prefix (`bind_api_token`), so
+every row its actions write names the token (`AuditEntry.token_key`); the middleware clears it per request.
 Actions pass the actor explicitly; a task passes `core.audit.SYSTEM` (see `actor_label`).
 
 Masking: a value is never copied for a field whose name ends with `_encrypted` or `_index`, nor for the
@@ -22,6 +24,7 @@ from django.db import models
 from core.http import client_address
 
 _address: contextvars.ContextVar[str] = contextvars.ContextVar("audit_address", default="")
+_token_key: contextvars.ContextVar[str] = contextvars.ContextVar("audit_token_key", default="")
 
 PERSONAL_FIELDS = frozenset({"id_number", "phone", "requester_phone", "password"})
 MASK = "***"
@@ -65,18 +68,31 @@ def require_actor(actor) -> None:
         raise ValueError("this action needs an actor (a user, or core.audit.SYSTEM for background work)")
 
 
+def bind_api_token(token_key: str) -> None:
+    """The current request is authenticated with the API token of this prefix: name it in every audit row the
+    request writes. Called by the token authentication; AuditContextMiddleware clears it after the request."""
+    _token_key.set(token_key or "")
+
+
+def current_token_key() -> str:
+    return _token_key.get()
+
+
 class AuditContextMiddleware:
-    """Remember the client address of the current request for the audit rows its actions write."""
+    """Remember the client address of the current request (and, once authenticated, its API token) for the audit
+    rows its actions write. Both start empty for each request, so a token never outlives its request."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        token = _address.set(client_address(request))
+        address = _address.set(client_address(request))
+        token_key = _token_key.set("")
         try:
             return self.get_response(request)
         finally:
-            _address.reset(token)
+            _token_key.reset(token_key)
+            _address.reset(address)
 
 
 def _plain(value: Any) -> Any:
@@ -127,10 +143,12 @@ def actor_label(actor) -> str:
 
 
 def audit_record(*, actor, action: str, obj: models.Model | None = None, changes: dict | None = None, org=None,
-                 object_type: str = "", object_id: str = "", object_repr: str = ""):
+                 object_type: str = "", object_id: str = "", object_repr: str = "", org_path: str = ""):
     """Write one audit row in the caller's transaction. `actor` is a user or SYSTEM (None is refused: a write
     without an actor is a bug). `org` (anything with a `path`) places the row in the tree for the subtree
-    filter; by default the object's own org (`obj.org`), or the object itself when it is an org."""
+    filter; by default the object's own org (`obj.org`), or the object itself when it is an org; `org_path`
+    gives the path itself (for objects of the foundation, which knows no orgs). The request's API token, if
+    any, is recorded as `token_key`."""
     from core.models import AuditEntry
 
     if actor is None:
@@ -149,6 +167,7 @@ def audit_record(*, actor, action: str, obj: models.Model | None = None, changes
         object_type=object_type[:60],
         object_id=str(object_id)[:40],
         object_repr=str(object_repr)[:200],
-        org_path=(getattr(org, "path", "") or "")[:255],
+        org_path=(getattr(org, "path", "") or org_path or "")[:255],
         changes=_plain(changes or {}),
+        token_key=_token_key.get()[:16],
     )

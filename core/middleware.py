@@ -53,5 +53,8 @@ class ChineseByDefaultMiddleware:
         self.get_response = get_response
 
     def __call__(self, request):
-        request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
+        # REST clients have no language switch: the API answers in the request's Accept-Language
+        # (zh-hans when absent or unsupported).
+        if not request.path_info.startswith("/api/"):
+            request.META.pop("HTTP_ACCEPT_LANGUAGE", None)
         return self.get_response(request)

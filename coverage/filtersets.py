@@ -1,9 +1,11 @@
-"""One FilterSet per model, shared by the UI and (later) the API."""
+"""One FilterSet per model, shared by the UI and the API."""
 
 import django_filters
 from django import forms
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from orgs.forms.pickers import org_picker
 from orgs.models import Industry, Organization, Region, Workplace, WorkplaceKind
@@ -74,6 +76,7 @@ class WorkplaceFilterSet(django_filters.FilterSet):
     def filter_region(self, queryset, name, value):
         return queryset.filter(region__path__startswith=value.path) if value else queryset
 
+    @extend_schema_field(OpenApiTypes.INT)
     def filter_org(self, queryset, name, value):
         return queryset.filter(Workplace.in_subtrees_q([value.path])) if value else queryset
 

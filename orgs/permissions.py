@@ -40,6 +40,7 @@ ROLE_ACTIONS: dict[str, frozenset[str]] = {
             "reminder_rule.view", "reminder_rule.change",
             "snapshot.view", "snapshot.add",
             "user.view", "user.add", "user.change",
+            "api_token.view", "api_token.add", "api_token.change",  # REST clients' tokens (/api-tokens/)
             "rule.view", "rule.change",
         }
     ),

@@ -1,10 +1,10 @@
 """Every page of the orgs app (namespace "orgs"), mounted at the site root: the tree and org forms under
-/orgs/, users and roles under /users/ (bulk onboarding /users/import/), rule rows /rules/, the audit log
-/audit/ and the security log /security/."""
+/orgs/, users and roles under /users/ (bulk onboarding /users/import/), REST clients' API tokens /api-tokens/,
+rule rows /rules/, the audit log /audit/ and the security log /security/."""
 
 from django.urls import path
 
-from orgs.views import audit, onboarding, orgs, picker, rules, security, tree, users, workplaces
+from orgs.views import audit, onboarding, orgs, picker, rules, security, tokens, tree, users, workplaces
 
 app_name = "orgs"
 
@@ -42,6 +42,10 @@ urlpatterns = [
     path("users/import/confirm/", onboarding.ConfirmView.as_view(), name="onboarding_confirm"),
     path("users/import/done/", onboarding.DoneView.as_view(), name="onboarding_done"),
     path("users/import/links/", onboarding.LinksView.as_view(), name="onboarding_links"),
+    # API tokens of REST clients
+    path("api-tokens/", tokens.ApiTokenListView.as_view(), name="api_token_list"),
+    path("api-tokens/new/", tokens.ApiTokenIssueView.as_view(), name="api_token_issue"),
+    path("api-tokens/<str:token_key>/revoke/", tokens.ApiTokenRevokeView.as_view(), name="api_token_revoke"),
     # rule rows, audit log, security log
     path("rules/", rules.RuleListView.as_view(), name="rule_list"),
     path("rules/<int:pk>/edit/", rules.RuleEditView.as_view(), name="rule_edit"),

@@ -122,7 +122,10 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "knox",  # its token model's code (core.models.ApiToken); its own model is swapped out and its migrations unused
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_htmx",
     "treebeard",
     "axes",
@@ -332,12 +335,71 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 
 # --- REST framework -------------------------------------------------------
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["rest_framework.authentication.SessionAuthentication"],
+    # The token first: its "Token" challenge makes a request without credentials a 401 (WWW-Authenticate: Token).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "core.api.auth.ApiTokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    # Per token (else per account, else per client address); a 429 carries Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["core.api.throttling.TokenRateThrottle"],
+    # per token (else per account, else per address); API_THROTTLE_RATE raises it for a contract test run
+    "DEFAULT_THROTTLE_RATES": {"api": os.environ.get("API_THROTTLE_RATE", "600/min"), "api_anon": "60/min"},
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.PortalCursorPagination",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],  # no browsable API (inline scripts, CSP)
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.PortalAutoSchema",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "core.exceptions.api_exception_handler",
+    "URL_FORMAT_OVERRIDE": "format",  # ?format=csv on the statistics endpoints
+}
+
+# API tokens: django-rest-knox's hashed token model, as core.models.ApiToken (core/api/auth.py authenticates).
+# No TTL here: the issuing action (orgs.actions.tokens) sets each token's expiry (at most one year); no refresh.
+KNOX_TOKEN_MODEL = "portal.ApiToken"  # noqa: S105 - a model label, not a secret
+REST_KNOX = {"TOKEN_TTL": None, "AUTO_REFRESH": False, "AUTH_HEADER_PREFIX": "Token", "TOKEN_LIMIT_PER_USER": None}
+# knox's own migrations would create its swapped-out AuthToken's table (they do not mark it swappable): skip them.
+MIGRATION_MODULES = {"knox": None}
+
+# OpenAPI 3 from the code (drf-spectacular); Swagger UI and Redoc from the sidecar package: no CDN.
+SPECTACULAR_SETTINGS = {
+    "TITLE": "新就业群体党建工作平台 API",
+    "DESCRIPTION": (
+        "Coverage statistics and every resource of the portal, scoped by the caller's grants in the org tree. "
+        "Authenticate with `Authorization: Token <token>` (tokens are issued by district staff at /api-tokens/). "
+        "Errors: `{code, message, fields}`; out of scope is 404. Statistics: JSON or CSV (`?format=csv`)."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "COMPONENT_SPLIT_REQUEST": True,
+    "SCHEMA_PATH_PREFIX": r"/api/v1",
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "ENUM_NAME_OVERRIDES": {
+        "SnapshotKindEnum": "coverage.models.SnapshotKind",
+        "SnapshotStatusEnum": "coverage.models.SnapshotStatus",
+        "ServicePointKindEnum": "services.models.PointKind",
+        "ServicePointStatusEnum": "services.models.PointStatus",
+        "ServiceRequestStatusEnum": "services.models.RequestStatus",
+        "ActivityKindEnum": "activities.models.ActivityKind",
+        "ActivityStatusEnum": "activities.models.ActivityStatus",
+        "AttendanceStatusEnum": "activities.models.AttendanceStatus",
+        "ActivityEventKindEnum": "activities.models.ActivityEventKind",
+        "ComplianceStatusEnum": "activities.api.serializers.ComplianceStatus",
+        "WorkplaceKindEnum": "orgs.models.WorkplaceKind",
+        "OrgKindEnum": "orgs.models.OrgKind",
+        "RoleEnum": "orgs.permissions.Role",
+        "AssignmentRoleEnum": "orgs.models.AssignmentRole",
+        "ReminderKindEnum": "notifications.models.ReminderKind",
+        "StageEnum": "members.models.Stage",
+        "TransferKindEnum": "members.models.TransferKind",
+    },
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "core.api.schema.add_error_responses",
+    ],
 }
 
 # --- Celery -----------------------------------------------------------------

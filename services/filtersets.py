@@ -1,6 +1,7 @@
-"""The services app's FilterSets: the request queue (shared by the staff queue, its export and later the API),
-the service point registry and the 15-minute circle. The generic list views build them with
-`(data, queryset=..., request=request)`; the querysets they get are already restricted to the user's scope.
+"""The services app's FilterSets: the request queue (shared by the staff queue, its export and the API), the
+service point registry and the 15-minute circle. The generic list views and the API's viewsets (DjangoFilterBackend)
+build them with `(data, queryset=..., request=request)`; the querysets they get are already restricted to the
+user's scope.
 
 A filter that could list thousands of rows does not: org filters search (the org picker), and the assignee
 filter offers a bounded list (the user, "none", the first ASSIGNEE_LIMIT assignees and the one chosen)."""
@@ -15,6 +16,8 @@ from django.db.models import Q
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from core.forms import BootstrapFormMixin
 from orgs.forms import OrgChoiceField, RegionChoiceField
@@ -136,6 +139,7 @@ class RequestFilterSet(_BootstrapForm, django_filters.FilterSet):
             return queryset.filter(assignee__isnull=True)
         return queryset.filter(assignee_id=value) if USER_ID.fullmatch(str(value)) else queryset
 
+    @extend_schema_field(OpenApiTypes.INT)  # an org id (the API schema: "org" is no field of the model)
     def filter_org(self, queryset, name, value):
         return queryset.filter(responsible_org__path__startswith=value.path) if value else queryset
 
@@ -182,7 +186,10 @@ class PointFilterSet(_BootstrapForm, django_filters.FilterSet):
     region = _RegionFilter(label=_("区域"), queryset=Region.objects.none(), method="filter_region", empty_label=_("全部"))
     operator_org = _OrgFilter(label=_("运营党组织"), queryset=Organization.objects.none(), method="filter_operator_org",
                               empty_label=_("全部"))
-    amenity = django_filters.ChoiceFilter(label=_("服务设施"), choices=[], method="filter_amenity", empty_label=_("全部"))
+    amenity = django_filters.ChoiceFilter(
+        label=_("服务设施"), choices=[(name, ServicePoint._meta.get_field(name).verbose_name) for name in AMENITIES],
+        method="filter_amenity", empty_label=_("全部"),
+    )
 
     class Meta:
         model = ServicePoint
@@ -194,9 +201,6 @@ class PointFilterSet(_BootstrapForm, django_filters.FilterSet):
         if self.request is not None:
             self.filters["operator_org"].queryset = point_selectors.point_filter_orgs(user=self.request.user)
             self.filters["operator_org"].extra["widget"] = org_picker("org.view")  # searches; never lists every org
-        self.filters["amenity"].extra["choices"] = [
-            (name, ServicePoint._meta.get_field(name).verbose_name) for name in AMENITIES
-        ]
 
     @property
     def qs(self):

@@ -75,6 +75,15 @@ connection_created.connect(_bounded_waits, dispatch_uid="tests-bounded-waits")
 
 
 @pytest.fixture(autouse=True)
+def _empty_cache():
+    """Throttle counters (the API's per-token limits) live in the cache; ids repeat across rolled-back tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the site language: LocaleMiddleware activates a request's language (e.g. an
     "en" cookie in a client test) for the whole thread and nothing deactivates it afterwards."""

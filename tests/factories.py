@@ -354,3 +354,29 @@ class NotificationFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     title = factory.Sequence(lambda n: f"通知{n}")
     url = "/"
+
+
+class ApiTokenFactory(DjangoModelFactory):
+    """An API token (core.models.ApiToken) made the way knox makes one; the token itself is `.plaintext` on the
+    returned object (never stored). Valid for 30 days unless `expiry` says otherwise."""
+
+    class Meta:
+        model = "portal.ApiToken"
+
+    user = factory.SubFactory(UserFactory)
+    name = factory.Sequence(lambda n: f"测试令牌{n}")
+    scope = "full"
+    expiry = factory.LazyFunction(lambda: timezone.now() + dt.timedelta(days=30))
+
+    @classmethod
+    def _create(cls, model_class, *args, **kwargs):
+        from knox.models import get_digest_token
+        from knox.settings import CONSTANTS
+
+        digest, plaintext = get_digest_token()
+        kwargs.setdefault("digest", digest)
+        kwargs.setdefault("token_key", plaintext[: CONSTANTS.TOKEN_KEY_LENGTH])
+        token = model_class(*args, **kwargs)  # knox's manager.create() draws its own token
+        token.save(force_insert=True)
+        token.plaintext = plaintext
+        return token

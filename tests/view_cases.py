@@ -19,12 +19,13 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from activities.models import Activity, ActivityFile, Exemption
-from core.models import Rule, User
+from core.audit import audit_record
+from core.models import ApiToken, AuditEntry, Rule, User
 from core.views.generic import PortalView, ScopedObjectMixin
 from coverage.models import CoverageSnapshot
 from members.models import Member, MemberImport, RevealLog, RosterComparison, Transfer
 from notifications.models import Notification, ReminderRule
-from orgs.models import Assignment, Instructor, Organization, Region, Role, Workplace
+from orgs.models import Assignment, Instructor, Organization, Region, Role, RoleGrant, Workplace
 from orgs.permissions import ROLE_ACTIONS
 from services.models import ServiceCategory, ServicePoint, ServiceRequest
 from tests import factories as f
@@ -181,10 +182,15 @@ BUILDERS: dict[type, Callable[[Side], object]] = {
     Rule: lambda side: Rule.objects.order_by("pk").first(),  # seeded by migration
     # a user's own inbox: "another district" is somebody else's notification
     Notification: lambda side: f.NotificationFactory(user=side.staff),
+    ApiToken: lambda side: f.ApiTokenFactory(user=_user(side), issued_by=side.staff),
+    Region: lambda side: f.make_region(parent=side.region),
+    RoleGrant: lambda side: f.grant(_user(side), side.branch_2, Role.VIEWER),  # a second grant: revoking is allowed
+    AuditEntry: lambda side: audit_record(actor=side.staff, action="org.update", obj=side.branch,
+                                          changes={"name": ["甲", "乙"]}),
 }
 
 #: objects that belong to no subtree (district-wide settings): only the in-scope case applies
-UNSCOPED: set[type] = {Rule, ServiceCategory, ReminderRule}
+UNSCOPED: set[type] = {Rule, ServiceCategory, ReminderRule, Region}
 
 #: pages whose object is not `queryset.model` (or that have no queryset and look it up via a selector)
 OBJECT_MODELS: dict[str, type] = {

@@ -1,8 +1,14 @@
-from rest_framework.routers import DefaultRouter
+"""Coverage's resources under /api/v1/ (portal/urls.py mounts orgs.api.urls first: its `orgs/<pk>/` routes do not
+match `orgs/<pk>/coverage/`, which resolves here)."""
 
-from coverage.api.views import OrganizationViewSet, WorkplaceViewSet
+from django.urls import path
+from rest_framework.routers import SimpleRouter
 
-router = DefaultRouter()
-router.register("orgs", OrganizationViewSet, basename="api-org")
+from coverage.api.views import OrgCoverageViewSet, WorkplaceViewSet
+
+router = SimpleRouter()
 router.register("workplaces", WorkplaceViewSet, basename="api-workplace")
-urlpatterns = router.urls
+urlpatterns = [
+    path("orgs/<int:pk>/coverage/", OrgCoverageViewSet.as_view({"get": "coverage"}), name="api-org-coverage"),
+    *router.urls,
+]

@@ -28,7 +28,7 @@ from orgs.scoping import has_perm
 
 __all__ = [
     "SEND_LOG_SIZE", "channel_labels", "describe_schedule", "recipient_labels", "reminder_rule_detail",
-    "reminder_rule_list", "reminder_send_log", "require_rule_perm",
+    "reminder_rule_list", "reminder_rules", "reminder_send_log", "require_rule_perm", "with_latest_runs",
 ]
 
 SEND_LOG_SIZE = 50
@@ -46,20 +46,31 @@ def _count_sends(**filters):
     return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
 
 
-def reminder_rule_list(*, user) -> list[ReminderRule]:
-    """Every rule with `latest_run` (a ReminderRun or None), `sends_total` and `sends_sent`: 2 queries."""
+def reminder_rules(*, user) -> QuerySet[ReminderRule]:
+    """Every rule annotated with `latest_run_id`, `sends_total` and `sends_sent` (one query; the API pages it)."""
     require_rule_perm(user)
     latest = ReminderRun.objects.filter(rule_id=OuterRef("pk")).order_by("-started_at", "-id").values("pk")[:1]
-    rules = list(
-        ReminderRule.objects.annotate(latest_run_id=Subquery(latest), sends_total=_count_sends(), sends_sent=_count_sends(status=SendStatus.SENT))
+    return ReminderRule.objects.select_related("updated_by").annotate(
+        latest_run_id=Subquery(latest), sends_total=_count_sends(), sends_sent=_count_sends(status=SendStatus.SENT)
     )
-    order = {kind: position for position, kind in enumerate(ReminderKind.values)}
-    rules.sort(key=lambda rule: (order.get(rule.kind, len(order)), rule.pk))  # the kinds in their declared order
+
+
+def with_latest_runs(rules) -> list[ReminderRule]:
+    """Set `latest_run` (a ReminderRun or None) on rules read by `reminder_rules`: one query for all of them."""
+    rules = list(rules)
     run_ids = [rule.latest_run_id for rule in rules if rule.latest_run_id]
     runs = ReminderRun.objects.in_bulk(run_ids) if run_ids else {}
     for rule in rules:
         rule.latest_run = runs.get(rule.latest_run_id)
     return rules
+
+
+def reminder_rule_list(*, user) -> list[ReminderRule]:
+    """Every rule with `latest_run` (a ReminderRun or None), `sends_total` and `sends_sent`: 2 queries."""
+    rules = list(reminder_rules(user=user))
+    order = {kind: position for position, kind in enumerate(ReminderKind.values)}
+    rules.sort(key=lambda rule: (order.get(rule.kind, len(order)), rule.pk))  # the kinds in their declared order
+    return with_latest_runs(rules)
 
 
 def reminder_rule_detail(*, user, rule_id: int, action: str = "view") -> ReminderRule:

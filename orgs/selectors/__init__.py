@@ -17,13 +17,14 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from django.db.models import Q, QuerySet
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Length, Substr
 from django.utils.translation import gettext_lazy as _
 
 from core.rules import rule_values
 from orgs import scoping
-from orgs.models import Assignment, Organization, OrgStatus, Workplace
-from orgs.scoping import grant_paths
+from orgs.models import Assignment, Organization, OrgStatus, Region, Workplace
+from orgs.scoping import grant_paths, has_perm
 
 
 class CoverageState:
@@ -64,6 +65,23 @@ def org_ancestors(*, user, org: Organization) -> list[Organization]:
     """Breadcrumb: the visible ancestors of `org`, root first (one query)."""
     prefixes = [org.path[: i * org.steplen] for i in range(1, org.depth)]
     return list(Organization.objects.restrict(user, "view").filter(path__in=prefixes).order_by("depth"))
+
+
+def tree_with_parent(qs: QuerySet, *, visible: QuerySet | None = None) -> QuerySet:
+    """Annotate `parent_pk` and `parent_name` on a treebeard queryset (orgs or regions) in the same query: the
+    node whose path is this one's minus one step, taken from `visible` (e.g. the orgs the user may see; a parent
+    outside it reads as None, like a missing one) or from every node of the model."""
+    model = qs.model
+    candidates = visible if visible is not None else model._default_manager.all()
+    parent = candidates.filter(path=Substr(OuterRef("path"), 1, Length(OuterRef("path")) - model.steplen)).order_by()
+    return qs.annotate(parent_pk=Subquery(parent.values("pk")[:1]), parent_name=Subquery(parent.values("name")[:1]))
+
+
+def regions_for(*, user) -> QuerySet[Region]:
+    """The region tree (district-wide reference data): every region for anyone who may see orgs, in tree order."""
+    if user is None or not user.is_authenticated or not user.is_active or not has_perm(user, "org.view"):
+        return Region.objects.none()
+    return Region.objects.order_by("path")
 
 
 def can_change_org_structure(*, user, org: Organization) -> bool:

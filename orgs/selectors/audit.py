@@ -52,6 +52,7 @@ AUDIT_RESOURCES: dict[str, Any] = {
     "user": _("用户账号"),
     "role_grant": _("角色授权"),
     "rule": _("规则"),
+    "api_token": _("API 令牌"),
 }
 
 #: "member." (a resource prefix) or "member.update" (one action).

@@ -78,6 +78,14 @@ def grant_scoped_or_404(*, actor, user, pk, perm: str = "user.change") -> RoleGr
         raise Http404 from None
 
 
+def grants_for(*, actor, perm: str = "user.view") -> QuerySet[RoleGrant]:
+    """The grants at nodes where the actor may `perm` (the grants listed with the accounts), account and org loaded."""
+    paths = _paths(actor, perm)
+    if paths == []:
+        return RoleGrant.objects.none()
+    return _grants_in(paths).select_related("user", "org")
+
+
 def grants_outside_scope_count(*, actor, user, perm: str = "user.view") -> int:
     """How many of the user's grants lie outside the actor's subtrees (shown as a number, never by name)."""
     paths = _paths(actor, perm)

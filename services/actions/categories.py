@@ -1,7 +1,7 @@
 """Writes for request categories and reply templates (district staff: service_category.change).
 
-Each change writes one audit row (core.audit: "service_category.update", "reply_template.create" /
-"reply_template.update", with before/after) and, for a user, a Django admin LogEntry too (who, when, which
+Each change writes one audit row (core.audit: "service_category.create" / "service_category.update",
+"reply_template.create" / "reply_template.update", with before/after) and, for a user, a Django admin LogEntry too (who, when, which
 fields) where superusers already look. The actor is required (None raises ValueError)."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from orgs.models import Organization, OrgKind, OrgStatus
 from orgs.scoping import grant_paths, has_perm
 from services.models import ExtraField, ReplyTemplate, Routing, ServiceCategory
 
-__all__ = ["CATEGORY_FIELDS", "category_update", "reply_template_save"]
+__all__ = ["CATEGORY_FIELDS", "category_create", "category_update", "reply_template_save"]
 
 CATEGORY_FIELDS = ("name", "guidance", "required_fields", "routing", "default_org", "sla_hours", "enabled")
 AUDIT_CATEGORY_FIELDS = ("name", "guidance", "required_fields", "routing", "default_org_id", "sla_hours", "enabled")
@@ -51,15 +51,16 @@ def _log(actor, obj, flag: int, changed: list[str]) -> None:
     )
 
 
-@transaction.atomic
-def category_update(*, actor, category: ServiceCategory, **fields) -> ServiceCategory:
-    """Change a category's texts, required fields, routing, responsible org, SLA or whether it is offered."""
-    _check(actor)
+def _refuse_unknown(fields: dict) -> None:
     unknown = set(fields) - set(CATEGORY_FIELDS)
     if unknown:
         raise DomainError(_("不能设置字段：%(f)s") % {"f": ", ".join(sorted(unknown))})
-    locked = ServiceCategory.objects.select_for_update().get(pk=category.pk)
-    before = field_values(locked, AUDIT_CATEGORY_FIELDS)
+
+
+def _checked_fields(actor, fields: dict, *, routing: str, default_org) -> dict:
+    """The category fields after the rules every write applies: known extra fields, a routing, an active
+    responsible org (no Party group) in the actor's scope, and a responsible org when routing requires one.
+    `routing`/`default_org` are the current values, used for fields not being set."""
     if "required_fields" in fields:
         values = list(dict.fromkeys(fields["required_fields"] or []))
         if set(values) - set(ExtraField.values):
@@ -80,12 +81,38 @@ def category_update(*, actor, category: ServiceCategory, **fields) -> ServiceCat
             ):
                 raise DomainError(_("所选党组织不在您的管理范围内。"), field="default_org")
         fields["default_org"] = org
-    routing = fields.get("routing", locked.routing)
-    default_org = fields["default_org"] if "default_org" in fields else locked.default_org
+    routing = fields.get("routing", routing)
+    default_org = fields["default_org"] if "default_org" in fields else default_org
     if routing == Routing.CATEGORY_ORG and default_org is None:
         raise DomainError(_("“始终交类别责任组织”须选择责任党组织。"), field="default_org")
     if "name" in fields:
         fields["name"] = (fields["name"] or "").strip()
+    return fields
+
+
+@transaction.atomic
+def category_create(*, actor, code: str, position: int = 0, **fields) -> ServiceCategory:
+    """Add a category (offered on the intake page while enabled): a unique code plus the fields of
+    category_update; the same rules apply."""
+    _check(actor)
+    _refuse_unknown(fields)
+    fields = _checked_fields(actor, dict(fields), routing=Routing.WORKPLACE_FIRST, default_org=None)
+    category = ServiceCategory(code=(code or "").strip(), position=position or 0, **fields)
+    _clean_save(category)
+    _log(actor, category, ADDITION, ["code", *fields])
+    audit_record(actor=actor, action="service_category.create", obj=category,
+                 changes=diff({}, field_values(category, ("code", "position", *AUDIT_CATEGORY_FIELDS))))
+    return category
+
+
+@transaction.atomic
+def category_update(*, actor, category: ServiceCategory, **fields) -> ServiceCategory:
+    """Change a category's texts, required fields, routing, responsible org, SLA or whether it is offered."""
+    _check(actor)
+    _refuse_unknown(fields)
+    locked = ServiceCategory.objects.select_for_update().get(pk=category.pk)
+    before = field_values(locked, AUDIT_CATEGORY_FIELDS)
+    fields = _checked_fields(actor, fields, routing=locked.routing, default_org=locked.default_org)
     changed = [name for name, value in fields.items() if getattr(locked, name) != value]
     for name, value in fields.items():
         setattr(locked, name, value)

@@ -185,13 +185,15 @@ def test_secretary_cannot_move_own_branch(client, world):
     assert client.get(reverse("orgs:org_move", args=[world.jb.pk])).status_code == 404
 
 
-def test_orgs_api_is_read_only(client, world):
+def test_orgs_api_never_changes_structure_by_a_plain_write(client, world):
+    """Structural facts change only through the `restructure` transition (document number and reason)."""
     client.force_login(world.district_user)
     detail = f"/api/v1/orgs/{world.br_a.pk}/"
     assert client.get(detail).status_code == 200
-    for method in (client.patch, client.put, client.delete):
+    assert client.patch(detail, {"established_on": "2001-01-01"}, content_type="application/json").status_code == 400
+    for method in (client.put, client.delete):
         assert method(detail, {"established_on": "2001-01-01"}, content_type="application/json").status_code == 405
-    assert client.post("/api/v1/orgs/", {"name": "x"}, content_type="application/json").status_code == 405
+    assert client.post("/api/v1/orgs/", {"name": "x"}, content_type="application/json").status_code == 400
     assert reload(world.br_a).established_on != dt.date(2001, 1, 1)
 
 

@@ -7,6 +7,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from core.exceptions import DomainError
 from demo.orgs import DEMO_URL, DemoDataError, demo_logins, load_demo
+from demo.snapshots import ensure_demo_snapshots
 
 
 class Command(BaseCommand):
@@ -18,6 +19,7 @@ class Command(BaseCommand):
             result = load_demo()
         except (DemoDataError, DomainError) as exc:  # DomainError: e.g. a concurrent run created the root first
             raise CommandError(str(exc)) from exc
+        snapshots = ensure_demo_snapshots()
         elapsed = time.monotonic() - started
         if result.created:
             self.stdout.write(self.style.SUCCESS(f"演示数据已载入（{elapsed:.1f} 秒）："))
@@ -25,6 +27,7 @@ class Command(BaseCommand):
             self.stdout.write(self.style.WARNING("演示数据已存在（按根组织代码识别），未做任何修改。当前数据："))
         for line in result.lines:
             self.stdout.write(f"  {line}")
+        self.stdout.write(f"  月度覆盖快照（趋势）：{snapshots} 个")
         for problem in result.problems:
             self.stderr.write(self.style.ERROR(f"  注意：{problem}"))
         self.stdout.write("")
