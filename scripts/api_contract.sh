@@ -43,7 +43,8 @@ echo ">> schemathesis against $BASE"
 
 echo ">> a client generated from the schema (openapi-python-client)"
 rm -rf "$OUT/client"
-"$PWD/.venv/bin/openapi-python-client" generate --path "$OUT/openapi.json" --output-path "$OUT/client" \
+mkdir -p "$OUT/client"  # --meta none: the output path is the package itself
+"$PWD/.venv/bin/openapi-python-client" generate --path "$OUT/openapi.json" --output-path "$OUT/client/portal_api_client" \
     --config scripts/openapi-client.yaml --meta none
 PYTHONPATH="$OUT/client" "$PY" scripts/api_client_check.py --base-url "$BASE" --token "$STATS_TOKEN" --full-token "$FULL_TOKEN"
 echo ">> API contract: passed"

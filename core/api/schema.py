@@ -31,7 +31,6 @@ ERRORS = {
     "405": "Method not allowed",
     "406": "The requested format is not available",
     "409": "Conflict: someone changed the object first",
-    "414": "URI too long (the server's request-line limit)",
     "415": "Unsupported media type",
     "429": "Too many requests (see Retry-After)",
 }
@@ -52,6 +51,9 @@ def add_error_responses(result, generator, request, public):
                 if code in WRITE_ONLY and method in ("get", "head"):
                     continue
                 responses.setdefault(code, {"description": description, "content": {"application/json": {"schema": ref}}})
+            # a request line beyond the WSGI server's limit never reaches Django: gunicorn answers it in HTML
+            responses.setdefault("414", {"description": "URI too long (answered by the WSGI server, before the portal)",
+                                         "content": {"text/html": {"schema": {"type": "string"}}}})
             if "429" in responses:
                 responses["429"].setdefault(
                     "headers", {"Retry-After": {"schema": {"type": "integer"}, "description": "seconds to wait"}}
