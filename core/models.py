@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractUser
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from knox.models import AbstractAuthToken, AuthTokenManager
 
 
@@ -168,7 +169,7 @@ class ApiToken(AbstractAuthToken):
     class State(models.TextChoices):
         ACTIVE = "active", _("有效")
         EXPIRED = "expired", _("已过期")
-        REVOKED = "revoked", _("已撤销")
+        REVOKED = "revoked", pgettext_lazy("a revoked token", "已撤销")
 
     name = models.CharField(_("名称"), max_length=100)
     scope = models.CharField(_("范围"), max_length=10, choices=Scope.choices, default=Scope.FULL)
