@@ -38,7 +38,7 @@ from activities.models import (
 from activities.selectors import expected_members
 from core.audit import audit_record, diff, field_values, require_actor, user_or_none
 from core.dates import check_date
-from core.exceptions import DomainError
+from core.exceptions import ConflictError, DomainError
 from core.rules import rule_int
 from members.models import RELATION_HERE, Member, Stage
 from orgs.models import Organization, OrgKind, OrgStatus
@@ -342,7 +342,7 @@ def activity_return(*, actor, activity: Activity, reason: str) -> Activity:
         raise DomainError(_("请填写退回原因。"), field="reason")
     activity = Activity.objects.select_for_update().get(pk=activity.pk)
     if activity.status == ActivityStatus.RETURNED:
-        raise DomainError(_("该记录已退回，等待修改后重新提交。"))
+        raise ConflictError(_("该记录已退回，等待修改后重新提交。"))
     from_status = activity.status
     activity.status = ActivityStatus.RETURNED
     activity.save(update_fields=["status", "updated_at"])

@@ -244,7 +244,7 @@ def test_return_then_resubmit(client, world):
     assert response.json()["status"] == ActivityStatus.RETURNED and response.json()["return_reason"] == "缺少会议照片"
     # a second return of the same record: the action refuses (the record already moved on)
     again = _post(client, f"{ACTIVITIES}{activity.pk}/return/", {"reason": "再次退回"})
-    assert again.status_code == 400
+    assert again.status_code == 409
     assert again.json()["message"] == "该记录已退回，等待修改后重新提交。"
     assert ActivityEvent.objects.filter(activity=activity, kind="returned").count() == 1
 
